@@ -1,0 +1,41 @@
+namespace SdSharp.IO;
+
+/// <summary>
+/// A set of named tensors read from one weights file (safetensors, PyTorch checkpoint). Entries point into
+/// memory the file owns (usually a read-only memory mapping); disposing the file releases it, after which
+/// the entries can no longer be read.
+/// </summary>
+public abstract class TensorFile : IDisposable
+{
+    private Dictionary<string, TensorEntry>? _byName;
+
+    protected TensorFile(string path) => Path = path;
+
+    public string Path { get; }
+
+    /// <summary>A short name of the format: "safetensors", "pytorch-zip", "pytorch-legacy".</summary>
+    public abstract string Format { get; }
+
+    /// <summary>Free-form string metadata (safetensors' <c>__metadata__</c>); empty where the format has none.</summary>
+    public virtual IReadOnlyDictionary<string, string> Metadata { get; } = new Dictionary<string, string>();
+
+    public abstract IReadOnlyList<TensorEntry> Tensors { get; }
+
+    public bool IsDisposed { get; private set; }
+
+    public TensorEntry? Find(string name)
+    {
+        _byName ??= Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        return _byName.GetValueOrDefault(name);
+    }
+
+    public void Dispose()
+    {
+        if (IsDisposed) return;
+        IsDisposed = true;
+        ReleaseMemory();
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void ReleaseMemory();
+}

@@ -1,0 +1,127 @@
+using SdSharp.IO;
+
+namespace SdSharp.Tensors;
+
+public enum PaddingMode
+{
+    Zeros,
+    /// <summary>Wrap around (what A1111's "Tiling" uses for seamless textures).</summary>
+    Circular,
+}
+
+public enum Activation
+{
+    Silu,
+    /// <summary>Exact GELU, x·Φ(x) with erf.</summary>
+    Gelu,
+    /// <summary>GELU with the tanh approximation.</summary>
+    GeluTanh,
+    /// <summary>x·σ(1.702x), used by OpenAI's CLIP.</summary>
+    QuickGelu,
+}
+
+public enum BinaryOp { Add, Subtract, Multiply }
+
+public enum ResizeMode
+{
+    /// <summary>torch's "nearest": source index floor(dst · in/out).</summary>
+    Nearest,
+    /// <summary>torch's "bilinear" with align_corners=False, no antialiasing.</summary>
+    Bilinear,
+}
+
+public readonly record struct Conv2dOptions(int Stride = 1, int Padding = 0, PaddingMode PaddingMode = PaddingMode.Zeros);
+
+/// <summary>
+/// The operations Stable Diffusion needs, implemented by each device. Every op returns a new tensor and
+/// leaves its inputs alone; the caller owns (and disposes) the result. Activations are contiguous in the
+/// backend's <see cref="ComputeType"/>, laid out NHWC ([B, H, W, C]) or [B, L, C]. Weights come from
+/// <see cref="LoadWeight"/> in their checkpoint layout: linear [out, in], conv [out, in, kh, kw]; how a
+/// backend stores them internally is its own business. Ops may run asynchronously: only
+/// <see cref="CopyToHost"/> and <see cref="Synchronize"/> wait for the device.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    string Name { get; }
+
+    /// <summary>The dtype activations are computed and stored in.</summary>
+    DType ComputeType { get; }
+
+    // ---- memory and transfers ----
+
+    Tensor Full(Shape shape, float value);
+    Tensor FromHost(ReadOnlySpan<float> data, Shape shape);
+
+    /// <summary>
+    /// A weight from a model file, on this device. The CPU backend may reference the file's memory without
+    /// copying, so the file must stay open as long as the weight is used.
+    /// </summary>
+    Tensor LoadWeight(TensorEntry entry);
+
+    void CopyToHost(Tensor tensor, Span<float> destination);
+
+    /// <summary>Waits until all queued work has finished (for timing).</summary>
+    void Synchronize();
+
+    // ---- matrix products ----
+
+    /// <summary>x [..., in] · weightᵀ [in, out] + bias [out] + residual [..., out].</summary>
+    Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Tensor? residual = null);
+
+    /// <summary>2-D convolution of x [B, H, W, Cin] with weight [Cout, Cin, kh, kw] (+ bias, + residual).</summary>
+    Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options, Tensor? residual = null);
+
+    /// <summary>
+    /// Multi-head scaled-dot-product attention, softmax(q·kᵀ/√d)·v per head: q [B, Lq, heads·d],
+    /// k and v [B, Lk, heads·d] → [B, Lq, heads·d]. Causal masks key j &gt; query i (CLIP).
+    /// </summary>
+    Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal = false);
+
+    // ---- normalisation ----
+
+    /// <summary>Group norm over x [B, ..., C] (statistics per batch item and channel group), optionally followed by SiLU.</summary>
+    Tensor GroupNorm(Tensor x, Tensor weight, Tensor bias, int groups, float eps, bool silu = false);
+
+    /// <summary>Layer norm over the last dimension.</summary>
+    Tensor LayerNorm(Tensor x, Tensor weight, Tensor? bias, float eps);
+
+    // ---- elementwise ----
+
+    Tensor Activate(Tensor x, Activation function);
+
+    /// <summary>GEGLU: x [..., 2n] split into (a, gate) halves → a · GELU(gate) [..., n].</summary>
+    Tensor Geglu(Tensor x);
+
+    /// <summary>a (op) b, where b broadcasts to a's shape (NumPy rules: b's dims right-aligned, 1 or equal).</summary>
+    Tensor Binary(Tensor a, BinaryOp op, Tensor b);
+
+    /// <summary>α·x + β·y for tensors of one shape: the step of every sampler, and guidance.</summary>
+    Tensor Axpby(float alpha, Tensor x, float beta, Tensor y);
+
+    /// <summary>x · scale + shift.</summary>
+    Tensor Affine(Tensor x, float scale, float shift = 0);
+
+    // ---- layout ----
+
+    Tensor Concat(IReadOnlyList<Tensor> parts, int axis);
+
+    /// <summary>Elements [start, start+count) along one axis, copied.</summary>
+    Tensor Slice(Tensor x, int axis, int start, int count);
+
+    /// <summary>Nearest-neighbour 2× upsampling of x [B, H, W, C].</summary>
+    Tensor UpsampleNearest2x(Tensor x);
+
+    /// <summary>Resize x [B, H, W, C] to [B, height, width, C].</summary>
+    Tensor Resize(Tensor x, int height, int width, ResizeMode mode);
+
+    /// <summary>Rows of a table [n, d] picked by id → [ids.Length, d].</summary>
+    Tensor Embedding(Tensor table, ReadOnlySpan<int> ids);
+
+    /// <summary>
+    /// Sinusoidal embedding of timesteps [N] → [N, dim], as diffusers' get_timestep_embedding with
+    /// max_period 10000: frequencies exp(-ln(10000)·i/(dim/2 − shift)), [sin, cos] or [cos, sin] when flipped.
+    /// </summary>
+    Tensor TimestepEmbedding(Tensor timesteps, int dim, bool flipSinToCos, float downscaleFreqShift);
+
+    Tensor Convert(Tensor x, DType dtype);
+}
