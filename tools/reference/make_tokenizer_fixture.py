@@ -93,13 +93,36 @@ def long_prompt(rng):
     return ", ".join(rng.choice(WORDS) + " " + rng.choice(WORDS) for _ in range(rng.randint(60, 150)))
 
 
+KNOWN = ("a photo of a cat", [49406, 320, 1125, 539, 320, 2368, 49407])
+
+
+def load_tokenizer(folder):
+    """transformers 5 backs CLIPTokenizer with the Rust tokenizers library and changed the constructor;
+    try the documented routes and keep the first that tokenizes a known sentence correctly."""
+    vocab, merges = os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt")
+    attempts = [lambda: CLIPTokenizer.from_pretrained(folder),
+                lambda: CLIPTokenizer(vocab=vocab, merges=merges),
+                lambda: CLIPTokenizer(vocab_file=vocab, merges_file=merges)]
+    for i, make in enumerate(attempts):
+        try:
+            tok = make()
+        except Exception as e:  # noqa: BLE001 - report and try the next route
+            print(f"route {i}: {type(e).__name__}: {e}")
+            continue
+        ids = tok(KNOWN[0])["input_ids"]
+        print(f"route {i}: {type(tok).__name__} -> {ids}")
+        if ids == KNOWN[1]:
+            return tok
+    raise SystemExit("no route gave the known token ids; not writing a fixture")
+
+
 def main():
     gz, out = sys.argv[1], sys.argv[2]
     rng = random.Random(1234)
     texts = FIXED + [random_prompt(rng) for _ in range(300)] + [long_prompt(rng) for _ in range(30)]
     with tempfile.TemporaryDirectory() as folder:
         write_hf_files(gz, folder)
-        tok = CLIPTokenizer(vocab_file=os.path.join(folder, "vocab.json"), merges_file=os.path.join(folder, "merges.txt"))
+        tok = load_tokenizer(folder)
         cases = [{"text": t, "ids": tok(t, truncation=False, padding=False)["input_ids"]} for t in texts]
     longest = max(len(c["ids"]) for c in cases)
     with open(out, "w", encoding="utf-8") as f:
