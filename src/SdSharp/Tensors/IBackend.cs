@@ -30,14 +30,26 @@ public enum ResizeMode
     Bilinear,
 }
 
-public readonly record struct Conv2dOptions(int Stride = 1, int Padding = 0, PaddingMode PaddingMode = PaddingMode.Zeros);
+/// <summary>
+/// Stride and padding of a 2-D convolution. Padding may be asymmetric (the VAE encoder's downsampler pads only
+/// the bottom and right edge); the padding mode applies to all four sides.
+/// </summary>
+public readonly record struct Conv2dOptions(int Stride, int PadTop, int PadLeft, int PadBottom, int PadRight, PaddingMode PaddingMode)
+{
+    public Conv2dOptions(int stride = 1, int padding = 0, PaddingMode mode = PaddingMode.Zeros)
+        : this(stride, padding, padding, padding, padding, mode) { }
+
+    public (int Height, int Width) OutputSize(int height, int width, int kernelHeight, int kernelWidth) =>
+        ((height + PadTop + PadBottom - kernelHeight) / Stride + 1, (width + PadLeft + PadRight - kernelWidth) / Stride + 1);
+}
 
 /// <summary>
 /// The operations Stable Diffusion needs, implemented by each device. Every op returns a new tensor and
 /// leaves its inputs alone; the caller owns (and disposes) the result. Activations are contiguous in the
 /// backend's <see cref="ComputeType"/>, laid out NHWC ([B, H, W, C]) or [B, L, C]. Weights come from
-/// <see cref="LoadWeight"/> in their checkpoint layout: linear [out, in], conv [out, in, kh, kw]; how a
-/// backend stores them internally is its own business. Ops may run asynchronously: only
+/// <see cref="LoadWeight"/>: linear weights keep the checkpoint layout [out, in]; convolution weights are
+/// turned from the checkpoint's [out, in, kh, kw] into [out, kh, kw, in] (OHWI), the layout NHWC
+/// convolutions want. Weights may stay in the file's dtype (f16/bf16) where the backend converts on use. Ops may run asynchronously: only
 /// <see cref="CopyToHost"/> and <see cref="Synchronize"/> wait for the device.
 /// </summary>
 public interface IBackend : IDisposable
@@ -53,8 +65,8 @@ public interface IBackend : IDisposable
     Tensor FromHost(ReadOnlySpan<float> data, Shape shape);
 
     /// <summary>
-    /// A weight from a model file, on this device. The CPU backend may reference the file's memory without
-    /// copying, so the file must stay open as long as the weight is used.
+    /// A weight from a model file, on this device; 4-D weights come back as OHWI. The CPU backend may reference
+    /// the file's memory without copying, so the file must stay open as long as the weight is used.
     /// </summary>
     Tensor LoadWeight(TensorEntry entry);
 
@@ -68,7 +80,7 @@ public interface IBackend : IDisposable
     /// <summary>x [..., in] · weightᵀ [in, out] + bias [out] + residual [..., out].</summary>
     Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Tensor? residual = null);
 
-    /// <summary>2-D convolution of x [B, H, W, Cin] with weight [Cout, Cin, kh, kw] (+ bias, + residual).</summary>
+    /// <summary>2-D convolution of x [B, H, W, Cin] with weight [Cout, kh, kw, Cin] (+ bias, + residual).</summary>
     Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options, Tensor? residual = null);
 
     /// <summary>

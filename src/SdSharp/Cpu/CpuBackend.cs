@@ -1,0 +1,410 @@
+using SdSharp.IO;
+using SdSharp.Tensors;
+
+namespace SdSharp.Cpu;
+
+/// <summary>
+/// The CPU backend: fp32 activations, multithreaded and vectorised kernels (AVX-512, AVX2 or portable SIMD).
+/// Linear weights are used in place from the model file in their stored dtype (f16/bf16 are converted while
+/// the GEMM packs them); convolution weights are copied once into OHWI.
+/// </summary>
+public sealed unsafe class CpuBackend : IBackend
+{
+    private readonly CpuMemoryPool _pool;
+    private readonly CpuParallel _parallel;
+
+    /// <param name="threads">Worker threads; 0 means one per processor (or SDSHARP_THREADS when set).</param>
+    public CpuBackend(int threads = 0)
+    {
+        if (threads <= 0 && !int.TryParse(Environment.GetEnvironmentVariable("SDSHARP_THREADS"), out threads)) threads = 0;
+        _parallel = new CpuParallel(threads > 0 ? threads : Environment.ProcessorCount);
+        _pool = new CpuMemoryPool(maxPooledBytes: 4L << 30);
+    }
+
+    public string Name => $"cpu ({_parallel.Threads} threads, {SimdName})";
+    public DType ComputeType => DType.F32;
+    public int Threads => _parallel.Threads;
+
+    private static string SimdName =>
+        Avx512Kernel.IsSupported ? "AVX-512" : Avx2Kernel.IsSupported ? "AVX2" : $"{System.Numerics.Vector<float>.Count * 32}-bit SIMD";
+
+    internal CpuParallel Parallel => _parallel;
+    internal CpuMemoryPool Pool => _pool;
+
+    // ---- memory ----
+
+    private Tensor Allocate(Shape shape, DType dtype = DType.F32) =>
+        new(this, _pool.Allocate(shape.ElementCount * dtype.Size()), 0, shape, dtype);
+
+    internal static byte* Address(Tensor t) => ((CpuStorage)t.Storage).Pointer + t.OffsetBytes;
+
+    private float* F32(Tensor t, string role)
+    {
+        if (t.Backend != this) throw new ArgumentException($"{role} lives on {t.Backend.Name}, not on {Name}.");
+        if (t.DType != DType.F32) throw new ArgumentException($"{role} must be F32 on the CPU, got {t.DType}.");
+        ObjectDisposedException.ThrowIf(t.IsDisposed, t);
+        return (float*)Address(t);
+    }
+
+    public Tensor Full(Shape shape, float value)
+    {
+        var t = Allocate(shape);
+        new Span<float>(Address(t), checked((int)shape.ElementCount)).Fill(value);
+        return t;
+    }
+
+    public Tensor FromHost(ReadOnlySpan<float> data, Shape shape)
+    {
+        if (data.Length != shape.ElementCount) throw new ArgumentException($"{data.Length} values for shape {shape}.");
+        var t = Allocate(shape);
+        data.CopyTo(new Span<float>(Address(t), data.Length));
+        return t;
+    }
+
+    public Tensor LoadWeight(TensorEntry entry)
+    {
+        var shape = new Shape(entry.Shape.Select(d => checked((int)d)).ToArray());
+        if (shape.Rank == 4) return LoadConvWeight(entry, shape);
+        DType? stored = entry.Type switch
+        {
+            ElementType.F32 => DType.F32,
+            ElementType.F16 => DType.F16,
+            ElementType.BF16 => DType.BF16,
+            _ => null,
+        };
+        // Matrices are used in place (the GEMM converts 16-bit types while packing); vectors, which feed
+        // elementwise ops, and other element types become F32 copies.
+        if (shape.Rank == 2 && stored is DType dtype)
+            return new Tensor(this, new CpuStorage(entry.Pointer, entry.ByteLength, pool: null), 0, shape, dtype);
+        var t = Allocate(shape);
+        entry.CopyToFloat32(new Span<float>(Address(t), checked((int)shape.ElementCount)));
+        return t;
+    }
+
+    /// <summary>[O, I, kh, kw] from the file → [O, kh, kw, I], keeping a 16-bit file type (one copy, same size).</summary>
+    private Tensor LoadConvWeight(TensorEntry entry, Shape fileShape)
+    {
+        int o = fileShape[0], i = fileShape[1], kh = fileShape[2], kw = fileShape[3];
+        var dtype = entry.Type is ElementType.F16 ? DType.F16 : entry.Type is ElementType.BF16 ? DType.BF16 : DType.F32;
+        var t = Allocate(new Shape(o, kh, kw, i), dtype);
+        byte* dst = Address(t);
+        if (dtype == DType.F32 && entry.Type != ElementType.F32)
+        {
+            var converted = entry.ToFloat32();
+            fixed (float* src = converted) PermuteOihw((byte*)src, dst, o, i, kh * kw, sizeof(float));
+        }
+        else
+        {
+            PermuteOihw(entry.Pointer, dst, o, i, kh * kw, dtype.Size());
+        }
+        return t;
+    }
+
+    private static void PermuteOihw(byte* src, byte* dst, int o, int i, int taps, int size)
+    {
+        for (int oc = 0; oc < o; oc++)
+            for (int ic = 0; ic < i; ic++)
+                for (int tap = 0; tap < taps; tap++)
+                    Buffer.MemoryCopy(src + (((long)oc * i + ic) * taps + tap) * size,
+                        dst + (((long)oc * taps + tap) * i + ic) * size, size, size);
+    }
+
+    public void CopyToHost(Tensor tensor, Span<float> destination)
+    {
+        if (destination.Length != tensor.ElementCount)
+            throw new ArgumentException($"Destination holds {destination.Length} values, tensor {tensor.Shape} has {tensor.ElementCount}.");
+        byte* src = Address(tensor);
+        int n = destination.Length;
+        switch (tensor.DType)
+        {
+            case DType.F32: new ReadOnlySpan<float>(src, n).CopyTo(destination); break;
+            case DType.F16: NumericConversions.HalfToSingle(new ReadOnlySpan<Half>(src, n), destination); break;
+            default: NumericConversions.BFloat16ToSingle(new ReadOnlySpan<ushort>(src, n), destination); break;
+        }
+    }
+
+    public void Synchronize() { }
+
+    // ---- matrix products ----
+
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Tensor? residual = null)
+    {
+        int inFeatures = x.Shape.Last;
+        if (weight.Shape.Rank != 2 || weight.Shape[1] != inFeatures)
+            throw new ArgumentException($"Linear: input {x.Shape} does not match weight {weight.Shape}.");
+        int outFeatures = weight.Shape[0];
+        int rows = checked((int)x.Shape.Rows);
+        var y = Allocate(x.Shape.WithLast(outFeatures));
+        InitializeOutput(y, rows, outFeatures, bias, residual);
+        Gemm.Multiply(_parallel, _pool, rows, outFeatures, inFeatures, new DenseA(F32(x, "Linear input"), inFeatures),
+            WeightOperand(weight), (float*)Address(y), outFeatures);
+        return y;
+    }
+
+    public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options, Tensor? residual = null)
+    {
+        if (x.Shape.Rank != 4) throw new ArgumentException($"Conv2d expects NHWC input, got {x.Shape}.");
+        int batch = x.Shape[0], h = x.Shape[1], w = x.Shape[2], cin = x.Shape[3];
+        if (weight.Shape.Rank != 4 || weight.Shape[3] != cin)
+            throw new ArgumentException($"Conv2d: input {x.Shape} does not match OHWI weight {weight.Shape}.");
+        if (options.Stride < 1) throw new ArgumentException("Conv2d stride must be at least 1.");
+        int cout = weight.Shape[0], kh = weight.Shape[1], kw = weight.Shape[2];
+        var (oh, ow) = options.OutputSize(h, w, kh, kw);
+        if (oh <= 0 || ow <= 0) throw new ArgumentException($"Conv2d: input {x.Shape} is smaller than the {kh}×{kw} kernel.");
+        var y = Allocate(new Shape(batch, oh, ow, cout));
+        int rows = batch * oh * ow, depth = kh * kw * cin;
+        InitializeOutput(y, rows, cout, bias, residual);
+        float* input = F32(x, "Conv2d input");
+        bool pointwise = kh == 1 && kw == 1 && options.Stride == 1 && options is { PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0 };
+        if (pointwise)
+            Gemm.Multiply(_parallel, _pool, rows, cout, depth, new DenseA(input, cin), WeightOperand(weight), (float*)Address(y), cout);
+        else
+            Gemm.Multiply(_parallel, _pool, rows, cout, depth, new ConvA(input, h, w, cin, oh, ow, kw, options),
+                WeightOperand(weight), (float*)Address(y), cout);
+        return y;
+    }
+
+    private GemmB WeightOperand(Tensor weight)
+    {
+        if (weight.Backend != this) throw new ArgumentException($"Weight lives on {weight.Backend.Name}, not on {Name}.");
+        int k = checked((int)(weight.ElementCount / weight.Shape[0]));
+        return new GemmB(Address(weight), weight.DType, k, rowsAreN: true);
+    }
+
+    /// <summary>Fills the output with bias and residual: the GEMM then accumulates onto it (a fused epilogue).</summary>
+    private void InitializeOutput(Tensor y, int rows, int columns, Tensor? bias, Tensor? residual)
+    {
+        float* dst = (float*)Address(y);
+        float* b = bias == null ? null : F32(bias, "bias");
+        float* r = residual == null ? null : F32(residual, "residual");
+        if (bias != null && bias.ElementCount != columns) throw new ArgumentException($"Bias {bias.Shape} for {columns} outputs.");
+        if (residual != null && residual.Shape != y.Shape) throw new ArgumentException($"Residual {residual.Shape} for output {y.Shape}.");
+        long rowBytes = (long)columns * sizeof(float);
+        _parallel.ForRanges(rows, 64, (start, end) =>
+        {
+            for (long i = start; i < end; i++)
+            {
+                float* row = dst + i * columns;
+                if (r != null && b != null) ElementwiseKernels.Zip<AddOp>(r + i * columns, b, row, columns);
+                else if (r != null) Buffer.MemoryCopy(r + i * columns, row, rowBytes, rowBytes);
+                else if (b != null) Buffer.MemoryCopy(b, row, rowBytes, rowBytes);
+                else new Span<float>(row, columns).Clear();
+            }
+        });
+    }
+
+    public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal = false)
+    {
+        if (q.Shape.Rank != 3 || k.Shape.Rank != 3 || v.Shape != k.Shape || q.Shape[0] != k.Shape[0] || q.Shape[2] != k.Shape[2])
+            throw new ArgumentException($"Attention: q {q.Shape}, k {k.Shape}, v {v.Shape} do not match.");
+        int channels = q.Shape[2];
+        if (heads <= 0 || channels % heads != 0) throw new ArgumentException($"Attention: {channels} channels do not split into {heads} heads.");
+        var y = Allocate(q.Shape);
+        CpuAttention.Run(_parallel, _pool, F32(q, "q"), F32(k, "k"), F32(v, "v"), (float*)Address(y),
+            q.Shape[0], q.Shape[1], k.Shape[1], heads, channels / heads, causal);
+        return y;
+    }
+
+    // ---- normalisation ----
+
+    public Tensor GroupNorm(Tensor x, Tensor weight, Tensor bias, int groups, float eps, bool silu = false)
+    {
+        int channels = x.Shape.Last;
+        if (x.Shape.Rank < 2 || channels % groups != 0 || weight.ElementCount != channels || bias.ElementCount != channels)
+            throw new ArgumentException($"GroupNorm: input {x.Shape}, {groups} groups, weight {weight.Shape}, bias {bias.Shape}.");
+        int batch = x.Shape[0];
+        int spatial = checked((int)(x.ElementCount / ((long)batch * channels)));
+        var y = Allocate(x.Shape);
+        NormKernels.GroupNorm(_parallel, F32(x, "GroupNorm input"), (float*)Address(y), batch, spatial, channels, groups,
+            F32(weight, "GroupNorm weight"), F32(bias, "GroupNorm bias"), eps, silu);
+        return y;
+    }
+
+    public Tensor LayerNorm(Tensor x, Tensor weight, Tensor? bias, float eps)
+    {
+        int channels = x.Shape.Last;
+        if (weight.ElementCount != channels || (bias != null && bias.ElementCount != channels))
+            throw new ArgumentException($"LayerNorm: input {x.Shape}, weight {weight.Shape}.");
+        var y = Allocate(x.Shape);
+        NormKernels.LayerNorm(_parallel, F32(x, "LayerNorm input"), (float*)Address(y), x.Shape.Rows, channels,
+            F32(weight, "LayerNorm weight"), bias == null ? null : F32(bias, "LayerNorm bias"), eps);
+        return y;
+    }
+
+    // ---- elementwise ----
+
+    public Tensor Activate(Tensor x, Activation function)
+    {
+        var y = Allocate(x.Shape);
+        float* src = F32(x, "activation input"), dst = (float*)Address(y);
+        _parallel.ForRanges(x.ElementCount, 1 << 15, (s, e) => ElementwiseKernels.Activate(function, src + s, dst + s, e - s));
+        return y;
+    }
+
+    public Tensor Geglu(Tensor x)
+    {
+        if (x.Shape.Last % 2 != 0) throw new ArgumentException($"GEGLU needs an even last dimension, got {x.Shape}.");
+        int half = x.Shape.Last / 2;
+        var y = Allocate(x.Shape.WithLast(half));
+        float* src = F32(x, "GEGLU input"), dst = (float*)Address(y);
+        _parallel.ForRanges(x.Shape.Rows, 16, (s, e) =>
+        {
+            for (long r = s; r < e; r++) ElementwiseKernels.GegluRow(src + r * 2 * half, dst + r * half, half);
+        });
+        return y;
+    }
+
+    public Tensor Binary(Tensor a, BinaryOp op, Tensor b)
+    {
+        var broadcast = Broadcast.Plan(a.Shape, b.Shape);
+        var y = Allocate(a.Shape);
+        float* pa = F32(a, "left operand"), pb = F32(b, "right operand"), py = (float*)Address(y);
+        if (broadcast.SameShape)
+        {
+            _parallel.ForRanges(a.ElementCount, 1 << 15, (s, e) => ElementwiseKernels.Binary(op, pa + s, pb + s, py + s, e - s, false));
+            return y;
+        }
+        int last = a.Shape.Last;
+        _parallel.ForRanges(a.Shape.Rows, Math.Max(1, 8192 / Math.Max(1, last)), (s, e) =>
+        {
+            for (long r = s; r < e; r++)
+                ElementwiseKernels.Binary(op, pa + r * last, pb + broadcast.RowOffset(r), py + r * last, last, broadcast.ScalarRows);
+        });
+        return y;
+    }
+
+    public Tensor Axpby(float alpha, Tensor x, float beta, Tensor y)
+    {
+        if (x.Shape != y.Shape) throw new ArgumentException($"Axpby: shapes {x.Shape} and {y.Shape} differ.");
+        var result = Allocate(x.Shape);
+        float* px = F32(x, "x"), py = F32(y, "y"), pr = (float*)Address(result);
+        _parallel.ForRanges(x.ElementCount, 1 << 15, (s, e) => ElementwiseKernels.Axpby(alpha, px + s, beta, py + s, pr + s, e - s));
+        return result;
+    }
+
+    public Tensor Affine(Tensor x, float scale, float shift = 0)
+    {
+        var y = Allocate(x.Shape);
+        float* px = F32(x, "x"), py = (float*)Address(y);
+        _parallel.ForRanges(x.ElementCount, 1 << 15, (s, e) => ElementwiseKernels.Affine(px + s, scale, shift, py + s, e - s));
+        return y;
+    }
+
+    // ---- layout ----
+
+    public Tensor Concat(IReadOnlyList<Tensor> parts, int axis)
+    {
+        if (parts.Count == 0) throw new ArgumentException("Concat of nothing.");
+        var first = parts[0].Shape;
+        if (axis < 0) axis += first.Rank;
+        int total = 0;
+        foreach (var p in parts)
+        {
+            if (p.Shape.Rank != first.Rank) throw new ArgumentException("Concat: ranks differ.");
+            for (int d = 0; d < first.Rank; d++)
+                if (d != axis && p.Shape[d] != first[d]) throw new ArgumentException($"Concat on axis {axis}: {first} vs {p.Shape}.");
+            total += p.Shape[axis];
+        }
+        var y = Allocate(first.With(axis, total));
+        long outer = 1;
+        for (int d = 0; d < axis; d++) outer *= first[d];
+        var pointers = new float*[parts.Count];
+        var inner = new long[parts.Count];
+        for (int i = 0; i < parts.Count; i++)
+        {
+            pointers[i] = F32(parts[i], "concat part");
+            inner[i] = parts[i].ElementCount / Math.Max(1, outer);
+        }
+        LayoutKernels.Concat(pointers, inner, (float*)Address(y), outer);
+        return y;
+    }
+
+    public Tensor Slice(Tensor x, int axis, int start, int count)
+    {
+        if (axis < 0) axis += x.Shape.Rank;
+        if (start < 0 || count < 0 || start + count > x.Shape[axis])
+            throw new ArgumentOutOfRangeException(nameof(start), $"Slice {start}+{count} of axis {axis} of {x.Shape}.");
+        var y = Allocate(x.Shape.With(axis, count));
+        long outer = 1, inner = 1;
+        for (int d = 0; d < axis; d++) outer *= x.Shape[d];
+        for (int d = axis + 1; d < x.Shape.Rank; d++) inner *= x.Shape[d];
+        float* src = F32(x, "slice input"), dst = (float*)Address(y);
+        long bytes = count * inner * sizeof(float);
+        for (long o = 0; o < outer; o++)
+            Buffer.MemoryCopy(src + (o * x.Shape[axis] + start) * inner, dst + o * count * inner, bytes, bytes);
+        return y;
+    }
+
+    public Tensor UpsampleNearest2x(Tensor x)
+    {
+        RequireNhwc(x, "UpsampleNearest2x");
+        var s = x.Shape;
+        var y = Allocate(new Shape(s[0], s[1] * 2, s[2] * 2, s[3]));
+        LayoutKernels.UpsampleNearest2x(_parallel, F32(x, "upsample input"), (float*)Address(y), s[0], s[1], s[2], s[3]);
+        return y;
+    }
+
+    public Tensor Resize(Tensor x, int height, int width, ResizeMode mode)
+    {
+        RequireNhwc(x, "Resize");
+        if (height <= 0 || width <= 0) throw new ArgumentException($"Resize to {height}×{width}.");
+        var s = x.Shape;
+        var y = Allocate(new Shape(s[0], height, width, s[3]));
+        LayoutKernels.Resize(_parallel, F32(x, "resize input"), (float*)Address(y), s[0], s[1], s[2], s[3], height, width,
+            mode == ResizeMode.Bilinear);
+        return y;
+    }
+
+    private static void RequireNhwc(Tensor x, string op)
+    {
+        if (x.Shape.Rank != 4) throw new ArgumentException($"{op} expects NHWC [B, H, W, C], got {x.Shape}.");
+    }
+
+    public Tensor Embedding(Tensor table, ReadOnlySpan<int> ids)
+    {
+        if (table.Shape.Rank != 2) throw new ArgumentException($"Embedding table must be 2-D, got {table.Shape}.");
+        int rows = table.Shape[0], dim = table.Shape[1];
+        var y = Allocate(new Shape(ids.Length, dim));
+        byte* src = Address(table);
+        float* dst = (float*)Address(y);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int id = ids[i];
+            if ((uint)id >= (uint)rows) throw new ArgumentOutOfRangeException(nameof(ids), $"Id {id} outside an embedding table of {rows} rows.");
+            var row = new Span<float>(dst + (long)i * dim, dim);
+            long offset = (long)id * dim;
+            switch (table.DType)
+            {
+                case DType.F32: new ReadOnlySpan<float>((float*)src + offset, dim).CopyTo(row); break;
+                case DType.F16: NumericConversions.HalfToSingle(new ReadOnlySpan<Half>((Half*)src + offset, dim), row); break;
+                default: NumericConversions.BFloat16ToSingle(new ReadOnlySpan<ushort>((ushort*)src + offset, dim), row); break;
+            }
+        }
+        return y;
+    }
+
+    public Tensor TimestepEmbedding(Tensor timesteps, int dim, bool flipSinToCos, float downscaleFreqShift)
+    {
+        int count = checked((int)timesteps.ElementCount);
+        var y = Allocate(new Shape(count, dim));
+        LayoutKernels.TimestepEmbedding(F32(timesteps, "timesteps"), (float*)Address(y), count, dim, flipSinToCos, downscaleFreqShift);
+        return y;
+    }
+
+    public Tensor Convert(Tensor x, DType dtype)
+    {
+        var y = Allocate(x.Shape, dtype);
+        int n = checked((int)x.ElementCount);
+        var values = x.DType == DType.F32 ? new ReadOnlySpan<float>(Address(x), n) : x.ToArray();
+        byte* dst = Address(y);
+        switch (dtype)
+        {
+            case DType.F32: values.CopyTo(new Span<float>(dst, n)); break;
+            case DType.F16: NumericConversions.SingleToHalf(values, new Span<Half>(dst, n)); break;
+            default: NumericConversions.SingleToBFloat16(values, new Span<ushort>(dst, n)); break;
+        }
+        return y;
+    }
+
+    public void Dispose() => _pool.Dispose();
+}
