@@ -124,7 +124,7 @@ internal static unsafe class CpuAttention
                 for (int ir = 0; ir < rowsPadded; ir += mr)
                 {
                     for (int r = 0; r < mr; r++)
-                        rowPtrs[r] = ir + r < rows ? qRows + (long)(ir + r) * _stride + d0 : null;
+                        rowPtrs[r] = ir + r < rows ? qRows + (long)(ir + r) * _stride + d0 : APanel.Zeros;
                     APanel.Interleave(rowPtrs, mr, dc, _queryPacked + (long)d0 * rowsPadded + (long)ir * dc);
                 }
             }

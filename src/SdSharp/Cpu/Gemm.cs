@@ -32,7 +32,7 @@ internal readonly unsafe struct DenseA(float* data, nint lda) : IAPacker
         for (int ir = 0; ir < mc; ir += mr)
         {
             for (int r = 0; r < mr; r++)
-                rows[r] = ir + r < mc ? data + (m0 + ir + r) * lda + k0 : null;
+                rows[r] = ir + r < mc ? data + (m0 + ir + r) * lda + k0 : APanel.Zeros;
             APanel.Interleave(rows, mr, kc, dst + (long)ir * kc);
         }
     }
@@ -41,12 +41,15 @@ internal readonly unsafe struct DenseA(float* data, nint lda) : IAPacker
 /// <summary>Writing an A panel: MR source rows interleaved k-major, [kc][MR].</summary>
 internal static unsafe class APanel
 {
-    /// <summary>dst[k·mr + r] = rows[r][k], or 0 where rows[r] is null (rows past the matrix).</summary>
+    /// <summary>At least a k block of zeros: the source row for padding and for rows past the matrix.</summary>
+    public static readonly float* Zeros = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(4096 * sizeof(float), 64);
+
+    static APanel() => new Span<float>(Zeros, 4096).Clear();
+
+    /// <summary>dst[k·mr + r] = rows[r][k] for k &lt; kc.</summary>
     public static void Interleave(float** rows, int mr, int kc, float* dst)
     {
-        bool complete = true;
-        for (int r = 0; r < mr; r++) complete &= rows[r] != null;
-        if (complete && mr == 12)
+        if (mr == 12)
         {
             // Reading twelve streams and writing one keeps the stores sequential (the strided order is 3× slower).
             float* r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3], r4 = rows[4], r5 = rows[5];
@@ -58,13 +61,8 @@ internal static unsafe class APanel
             }
             return;
         }
-        for (int r = 0; r < mr; r++)
-        {
-            float* src = rows[r];
-            float* col = dst + r;
-            if (src == null) for (int k = 0; k < kc; k++) col[k * mr] = 0;
-            else for (int k = 0; k < kc; k++) col[k * mr] = src[k];
-        }
+        for (int k = 0; k < kc; k++, dst += mr)
+            for (int r = 0; r < mr; r++) dst[r] = rows[r][k];
     }
 }
 
@@ -79,30 +77,24 @@ internal readonly unsafe struct ConvA(float* x, int height, int width, int chann
     {
         int tapFirst = k0 / channels, tapLast = (k0 + kc - 1) / channels;
         int pixels = outHeight * outWidth;
+        float** rows = stackalloc float*[mr];
         for (int ir = 0; ir < mc; ir += mr)
         {
-            float* panel = dst + (long)ir * kc;
-            for (int r = 0; r < mr; r++)
+            for (int tap = tapFirst; tap <= tapLast; tap++)
             {
-                if (ir + r >= mc)
+                int ky = tap / kernelWidth, kx = tap - ky * kernelWidth;
+                int ciStart = Math.Max(0, k0 - tap * channels), ciEnd = Math.Min(channels, k0 + kc - tap * channels);
+                for (int r = 0; r < mr; r++)
                 {
-                    for (int k = 0; k < kc; k++) panel[k * mr + r] = 0;
-                    continue;
-                }
-                int m = m0 + ir + r;
-                int b = m / pixels, rem = m - b * pixels;
-                int oy = rem / outWidth, ox = rem - oy * outWidth;
-                for (int tap = tapFirst; tap <= tapLast; tap++)
-                {
-                    int ky = tap / kernelWidth, kx = tap - ky * kernelWidth;
-                    int ciStart = Math.Max(0, k0 - tap * channels), ciEnd = Math.Min(channels, k0 + kc - tap * channels);
-                    float* col = panel + (long)(tap * channels + ciStart - k0) * mr + r;
+                    rows[r] = APanel.Zeros;
+                    if (ir + r >= mc) continue;
+                    int m = m0 + ir + r;
+                    int b = m / pixels, rem = m - b * pixels;
+                    int oy = rem / outWidth, ox = rem - oy * outWidth;
                     float* src = Source(b, oy * options.Stride + ky - options.PadTop, ox * options.Stride + kx - options.PadLeft);
-                    if (src == null)
-                        for (int ci = ciStart; ci < ciEnd; ci++) col[(ci - ciStart) * mr] = 0;
-                    else
-                        for (int ci = ciStart; ci < ciEnd; ci++) col[(ci - ciStart) * mr] = src[ci];
+                    if (src != null) rows[r] = src + ciStart;
                 }
+                APanel.Interleave(rows, mr, ciEnd - ciStart, dst + (long)ir * kc + (long)(tap * channels + ciStart - k0) * mr);
             }
         }
     }
