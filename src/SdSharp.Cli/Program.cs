@@ -1,1 +1,1 @@
-return 0;
+return SdSharp.Cli.SdSharpCli.Run(args);

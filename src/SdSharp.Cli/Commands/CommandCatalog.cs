@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace SdSharp.Cli.Commands;
+
+/// <summary>All top-level commands, in the order --help lists them.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> Create(CliConsole console)
+    {
+        yield return ModelCommands.Create(console);
+    }
+}
