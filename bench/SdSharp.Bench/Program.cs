@@ -1,6 +1,6 @@
 using SdSharp.Bench;
 
-// Benchmarks print figures; they never assert. Usage: SdSharp.Bench <gemm> [--threads N] [--rounds N]
+// Benchmarks print figures; they never assert. Usage: SdSharp.Bench <gemm|tokenizer> [--threads N] [--rounds N]
 string what = args.Length > 0 ? args[0] : "gemm";
 int threads = Option("--threads", Environment.ProcessorCount);
 int rounds = Option("--rounds", 5);
@@ -9,8 +9,11 @@ switch (what)
     case "gemm":
         GemmBench.Run(threads, rounds);
         return 0;
+    case "tokenizer":
+        TokenizerBench.Run();
+        return 0;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm");
+        Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm, tokenizer");
         return 2;
 }
 
