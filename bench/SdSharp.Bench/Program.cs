@@ -1,6 +1,7 @@
 using SdSharp.Bench;
 
-// Benchmarks print figures; they never assert. Usage: SdSharp.Bench <gemm|tokenizer> [--threads N] [--rounds N]
+// Benchmarks print figures; they never assert.
+// Usage: SdSharp.Bench <gemm|tokenizer|png> [--threads N] [--rounds N]
 string what = args.Length > 0 ? args[0] : "gemm";
 int threads = Option("--threads", Environment.ProcessorCount);
 int rounds = Option("--rounds", 5);
@@ -12,8 +13,10 @@ switch (what)
     case "tokenizer":
         TokenizerBench.Run();
         return 0;
+    case "png":
+        return PngBench.Run();
     default:
-        Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm, tokenizer");
+        Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm, tokenizer, png");
         return 2;
 }
 
