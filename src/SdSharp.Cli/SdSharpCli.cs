@@ -18,14 +18,21 @@ public static class SdSharpCli
     {
         var console = new CliConsole(stdout ?? Console.Out, stderr ?? Console.Error);
         var verbose = new Option<bool>("--verbose") { Description = "Show full error details (stack traces).", Recursive = true };
-        var root = new RootCommand("SdSharp: Stable Diffusion in C#. Loads SD 1.x, SD 2.x and SDXL checkpoints, runs on CPU or CUDA.");
-        root.Options.Add(verbose);
+        // A plain command named like the tool: RootCommand would take its name from the assembly (SdSharp.Cli).
+        var root = new Command("sdsharp", "SdSharp: Stable Diffusion in C#. Loads SD 1.x, SD 2.x and SDXL checkpoints, runs on CPU or CUDA.")
+        {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
+            verbose,
+        };
         foreach (var command in CommandCatalog.Create(console)) root.Subcommands.Add(command);
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            console.Error.WriteLine($"sdsharp: {parse.Errors[0].Message} (see sdsharp --help)");
+            // The parser lists "Required command was not provided" before the token it could not place: name the token.
+            var error = parse.Errors.FirstOrDefault(e => e.Message.Contains("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            console.Error.WriteLine($"sdsharp: {error.Message} (see sdsharp --help)");
             return UserError;
         }
         try

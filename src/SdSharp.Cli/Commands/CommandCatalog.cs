@@ -7,6 +7,6 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create(CliConsole console)
     {
-        yield break;
+        yield return PngInfoCommand.Create(console);
     }
 }
