@@ -44,6 +44,19 @@ public sealed unsafe class TensorEntry
 
     public ReadOnlySpan<byte> Bytes => new(Pointer, checked((int)ByteLength));
 
+    /// <summary>
+    /// The same bytes under another name and shape, starting <paramref name="byteOffset"/> bytes in: a row range of
+    /// a matrix (OpenCLIP's fused q/k/v projection) or a reshape ([C, C, 1, 1] as [C, C]). No copy.
+    /// </summary>
+    public TensorEntry View(string name, long[] shape, long byteOffset = 0)
+    {
+        long count = 1;
+        foreach (long d in shape) count = checked(count * d);
+        if (byteOffset < 0 || byteOffset + count * Type.Size() > ByteLength)
+            throw new ArgumentException($"{Name}: a view of [{string.Join(", ", shape)}] at byte {byteOffset} does not fit.");
+        return new TensorEntry(_owner, name, Type, shape, Pointer + byteOffset);
+    }
+
     /// <summary>Converts the elements to fp32 (integers and bools by value).</summary>
     public float[] ToFloat32()
     {
