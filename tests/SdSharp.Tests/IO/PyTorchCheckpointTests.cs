@@ -233,6 +233,25 @@ public sealed unsafe class PyTorchCheckpointTests : IDisposable
         Assert.Contains("a Python pickle, but not a PyTorch checkpoint", e.Message);
     }
 
+    [Fact]
+    public void SharedContainersAreWalkedOnce()
+    {
+        // L0 = [t], L(k+1) = [Lk, Lk]: 2^60 paths to the tensor, but each list is walked once.
+        var p = new PickleBuilder().Proto(2).EmptyDict().Str("x").EmptyList().Tensor("FloatStorage", "0", 1).Append().BinPut(0).Pop();
+        for (byte k = 0; k < 60; k++) p.EmptyList().Mark().BinGet(k).BinGet(k).Appends().BinPut((byte)(k + 1)).Pop();
+        p.BinGet(60).SetItem().Stop();
+        using var ckpt = PyTorchCheckpoint.Open(Write("dag.pt", ZipWith(p.ToArray(), ("0", new byte[4]))));
+        Assert.Equal("x" + string.Concat(Enumerable.Repeat(".0", 61)), Assert.Single(ckpt.Tensors).Name);
+    }
+
+    [Fact]
+    public void DeepNestingIsRefused()
+    {
+        var p = new PickleBuilder().Proto(2).Tensor("FloatStorage", "0", 1);
+        for (int k = 0; k < 150; k++) p.Tuple1();
+        Assert.Contains("more than 100 deep", Rejected(ZipWith(p.Stop().ToArray(), ("0", new byte[4]))).Message);
+    }
+
     private static int FindLast(byte[] data, byte[] pattern)
     {
         for (int i = data.Length - pattern.Length; i >= 0; i--)

@@ -65,16 +65,24 @@ internal sealed unsafe class CheckpointTree
         {
             case PickleDict dict:
                 foreach (var (key, value) in dict)
-                    if (KeyName(key) is string name) Walk(value, Join(prefix, name), depth + 1, collect);
+                    if (MayHoldTensors(value) && KeyName(key) is string name) Walk(value, Join(prefix, name), depth + 1, collect);
                 break;
             case IReadOnlyList<object?> list: // list or tuple
-                for (int i = 0; i < list.Count; i++) Walk(list[i], Join(prefix, i.ToString(CultureInfo.InvariantCulture)), depth + 1, collect);
+                for (int i = 0; i < list.Count; i++)
+                    if (MayHoldTensors(list[i])) Walk(list[i], Join(prefix, i.ToString(CultureInfo.InvariantCulture)), depth + 1, collect);
                 break;
             case PickleObject obj:
                 Walk(obj.State ?? obj.Arguments, prefix, depth + 1, collect);
                 break;
         }
     }
+
+    /// <summary>
+    /// Names are built only on the way to tensors and unvisited containers: a list of a million numbers, or a
+    /// million references to one list, costs no strings.
+    /// </summary>
+    private bool MayHoldTensors(object? value) =>
+        value is PickleTensor || value is PickleDict or List<object?> or PickleTuple or PickleObject && !_visited.Contains(value);
 
     private string Join(string prefix, string name)
     {
