@@ -165,6 +165,7 @@ public sealed unsafe class SafetensorsTests : IDisposable
     [InlineData("{\"__metadata__\":{\"k\":1}}", "__metadata__", "'k'", "not a string")]
     [InlineData("{\"__metadata__\":[\"k\"]}", "__metadata__", "not an object")]
     [InlineData("{\"__metadata__\":{\"k\":null}}", "not a string")]
+    [InlineData("{\"__metadata__\":{},\"__metadata__\":{}}", "__metadata__ appears twice")]
     [InlineData("[1]", "does not start with '{'")]
     [InlineData("{} x", "not valid JSON")]
     public void RejectsMalformedHeaders(string header, params string[] fragments) => AssertRejected(WriteRaw(header, 16), fragments);
@@ -207,6 +208,7 @@ public sealed unsafe class SafetensorsTests : IDisposable
     {
         AssertOpens(WriteRaw("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[3,4],\"extra\":[[1],{}]}}", 8), 1);
         AssertOpens(WriteRaw("{}"), 0);
+        AssertOpens(WriteRaw("{\"__metadata__\":null}"), 0);
         AssertOpens(WriteRaw("{\"z\":{\"dtype\":\"F64\",\"shape\":[0],\"data_offsets\":[0,0]},\"y\":{\"dtype\":\"F64\",\"shape\":[0],\"data_offsets\":[0,0]}}"), 2);
     }
 

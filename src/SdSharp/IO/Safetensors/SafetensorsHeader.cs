@@ -30,6 +30,7 @@ internal ref struct SafetensorsHeader
         var header = new SafetensorsHeader(path, json);
         var tensors = new List<SafetensorsTensorInfo>();
         Dictionary<string, string>? metadata = null;
+        bool metadataSeen = false;
         try
         {
             header.Read();
@@ -41,8 +42,10 @@ internal ref struct SafetensorsHeader
                 header.Read();
                 if (name == "__metadata__")
                 {
-                    if (metadata != null) throw header.Error("__metadata__ appears twice");
-                    metadata = header.ReadMetadata();
+                    if (metadataSeen) throw header.Error("__metadata__ appears twice");
+                    metadataSeen = true;
+                    // null is what the reference writes for "no metadata" in some versions.
+                    if (header._reader.TokenType != JsonTokenType.Null) metadata = header.ReadMetadata();
                 }
                 else
                 {
