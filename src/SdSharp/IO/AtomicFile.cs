@@ -31,11 +31,13 @@ public sealed class AtomicFile : IDisposable
     public static AtomicFile Create(string path, bool overwrite = false)
     {
         string full = System.IO.Path.GetFullPath(path);
-        if (!overwrite && File.Exists(full)) throw new InvalidInputException($"{path}: file already exists");
+        if (!overwrite && File.Exists(full)) throw new FileExistsException(path);
         if (Directory.Exists(full)) throw new InvalidInputException($"{path}: is a directory");
         string folder = System.IO.Path.GetDirectoryName(full)!;
         if (!Directory.Exists(folder)) throw new InvalidInputException($"{path}: folder {folder} does not exist");
-        string temporary = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        // Hidden, recognisably ours, unique, and short enough for the 255-byte file name limit.
+        string name = System.IO.Path.GetFileName(full);
+        string temporary = System.IO.Path.Combine(folder, $".{(name.Length > 64 ? name[..64] : name)}.{Guid.NewGuid():N}.tmp");
         var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
         return new AtomicFile(path, temporary, stream, overwrite);
     }
@@ -48,6 +50,32 @@ public sealed class AtomicFile : IDisposable
         file.Commit();
     }
 
+    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> atomically.</summary>
+    public static void Write(string path, Action<Stream> write, bool overwrite = false)
+    {
+        using var file = Create(path, overwrite);
+        write(file.Stream);
+        file.Commit();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="path"/> unless it exists; false when it did, also when another process created it
+    /// while we wrote (the final rename refuses to replace it). For numbered outputs: try the next name.
+    /// </summary>
+    public static bool TryWriteNew(string path, Action<Stream> write)
+    {
+        if (File.Exists(path)) return false;
+        try
+        {
+            Write(path, write, overwrite: false);
+            return true;
+        }
+        catch (FileExistsException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Flushes to disk and moves the file to its final name.</summary>
     public void Commit()
     {
@@ -56,8 +84,13 @@ public sealed class AtomicFile : IDisposable
         Stream.Dispose();
         try
         {
-            if (!Overwrite && File.Exists(Path)) throw new InvalidInputException($"{Path}: file already exists");
+            // Without overwrite the move itself refuses an existing target, so a file created meanwhile survives.
             File.Move(TemporaryPath, Path, Overwrite);
+        }
+        catch (IOException) when (!Overwrite && File.Exists(Path))
+        {
+            File.Delete(TemporaryPath);
+            throw new FileExistsException(Path);
         }
         catch
         {
@@ -74,4 +107,10 @@ public sealed class AtomicFile : IDisposable
         Stream.Dispose();
         File.Delete(TemporaryPath);
     }
+}
+
+/// <summary>The target of a write that must not overwrite already exists.</summary>
+public sealed class FileExistsException(string path) : InvalidInputException($"{path}: already exists (not overwriting it)")
+{
+    public string Path { get; } = path;
 }

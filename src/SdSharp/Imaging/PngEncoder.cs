@@ -1,3 +1,4 @@
+using SdSharp.IO;
 using System.Buffers.Binary;
 using System.IO.Compression;
 

@@ -35,14 +35,14 @@ public sealed class AtomicFileTests : IDisposable
     {
         string path = Path.Combine(_dir, "out.png");
         AtomicFile.WriteAllBytes(path, [1]);
-        Assert.Contains("already exists", Assert.Throws<InvalidInputException>(() => AtomicFile.WriteAllBytes(path, [2])).Message);
+        Assert.Contains("already exists", Assert.Throws<FileExistsException>(() => AtomicFile.WriteAllBytes(path, [2])).Message);
 
         // Created before the other file appeared: the commit still refuses, and cleans up.
         string late = Path.Combine(_dir, "late.png");
         using (var file = AtomicFile.Create(late))
         {
             File.WriteAllBytes(late, [9]);
-            Assert.Throws<InvalidInputException>(() => file.Commit());
+            Assert.Throws<FileExistsException>(() => file.Commit());
         }
         Assert.Equal(new byte[] { 9 }, File.ReadAllBytes(late));
 

@@ -105,7 +105,7 @@ public sealed unsafe class SafetensorsTests : IDisposable
     {
         string path = Path.Combine(_dir, "x.safetensors");
         File.WriteAllText(path, "old");
-        var e = Assert.Throws<InvalidInputException>(() => SafetensorsWriter.Write(path, [("a", ElementType.U8, [1], new byte[1])]));
+        var e = Assert.Throws<FileExistsException>(() => SafetensorsWriter.Write(path, [("a", ElementType.U8, [1], new byte[1])]));
         Assert.Contains("already exists", e.Message);
         SafetensorsWriter.Write(path, [("a", ElementType.U8, [1], new byte[1])], overwrite: true);
         using var file = SafetensorsFile.Open(path);

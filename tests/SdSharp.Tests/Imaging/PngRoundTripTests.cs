@@ -125,7 +125,7 @@ public class PngRoundTripTests
         Image first = TestImage(5, 4, 3, 1), second = TestImage(5, 4, 4, 2);
 
         PngEncoder.Save(first, path, [PngText.For("parameters", "one")]);
-        var error = Assert.Throws<InvalidInputException>(() => PngEncoder.Save(second, path, overwrite: false));
+        var error = Assert.Throws<SdSharp.IO.FileExistsException>(() => PngEncoder.Save(second, path, overwrite: false));
         Assert.Equal($"{path}: already exists (not overwriting it)", error.Message);
         Assert.Equal(first.Pixels, PngDecoder.Decode(path).Image.Pixels);
 

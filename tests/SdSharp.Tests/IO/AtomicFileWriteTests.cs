@@ -1,9 +1,9 @@
 using System.Text;
-using SdSharp.Imaging;
+using SdSharp.IO;
 
-namespace SdSharp.Tests.Imaging;
+namespace SdSharp.Tests.IO;
 
-public class AtomicFileTests
+public class AtomicFileWriteTests
 {
     private readonly string _dir = TestPaths.NewTempDirectory();
 
@@ -20,7 +20,7 @@ public class AtomicFileTests
             stream.Write("new"u8);
             stream.Flush();
             Assert.Equal("old", File.ReadAllText(path));
-        });
+        }, overwrite: true);
 
         Assert.Equal("new", File.ReadAllText(path));
         Assert.Equal([path], Directory.GetFiles(_dir));
@@ -51,7 +51,7 @@ public class AtomicFileTests
             {
                 stream.Write(new byte[100_000]);
                 throw new InvalidOperationException("encoder failed half way");
-            }));
+            }, overwrite: true));
 
         Assert.False(File.Exists(fresh));
         Assert.Equal("keep me", File.ReadAllText(existing));
@@ -66,7 +66,7 @@ public class AtomicFileTests
         bool called = false;
 
         Assert.False(AtomicFile.TryWriteNew(path, _ => called = true));
-        var error = Assert.Throws<InvalidInputException>(() => AtomicFile.Write(path, s => s.Write("second"u8), overwrite: false));
+        var error = Assert.ThrowsAny<InvalidInputException>(() => AtomicFile.Write(path, s => s.Write("second"u8), overwrite: false));
 
         Assert.False(called);
         Assert.Equal($"{path}: already exists (not overwriting it)", error.Message);
