@@ -7,6 +7,7 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create(CliConsole console)
     {
+        yield return ModelCommands.Create(console);
         yield return PngInfoCommand.Create(console);
     }
 }
