@@ -9,8 +9,6 @@ public enum WeightTransform
     None,
     /// <summary>Part <c>Index</c> of <c>Parts</c> equal row blocks (OpenCLIP's fused in_proj → q, k, v).</summary>
     RowBlock,
-    /// <summary>[out, in, 1, 1] seen as [out, in]: a 1×1 convolution used as a linear layer.</summary>
-    DropUnitDims,
     /// <summary>[a, b] → [b, a] (OpenCLIP's text_projection is stored for x @ W). The only transform that copies.</summary>
     Transpose,
 }
@@ -74,7 +72,6 @@ public sealed class WeightMap : IDisposable
         return w.Transform switch
         {
             WeightTransform.RowBlock => [s[0] / w.Parts, .. s[1..]],
-            WeightTransform.DropUnitDims => s.Length == 4 ? [s[0], s[1]] : s,
             WeightTransform.Transpose => [s[1], s[0]],
             _ => s,
         };
@@ -89,7 +86,6 @@ public sealed class WeightMap : IDisposable
         TensorEntry entry = w.Transform switch
         {
             WeightTransform.RowBlock => w.Entry.View(name, shape, w.Index * (w.Entry.ByteLength / w.Parts)),
-            WeightTransform.DropUnitDims => w.Entry.View(name, shape),
             WeightTransform.Transpose => _owned.Transposed(name, w.Entry),
             _ => w.Entry,
         };
