@@ -58,3 +58,42 @@ public sealed class CliTests
         CliRunner.AssertUserError(CliRunner.Run("png-info", Path.Combine(TestPaths.NewTempDirectory(), "missing.png")), "missing.png");
     }
 }
+
+public sealed class ModelInspectTests
+{
+    [Fact]
+    public void InspectReportsTheDetectedFamilyAndNetworks()
+    {
+        var (exit, output, _) = CliRunner.Run("model", "inspect", TestPaths.Fixture("models", "sdxl", "diffusers"));
+        Assert.Equal(0, exit);
+        Assert.Contains("model: SDXL, ε-prediction", output);
+        Assert.Contains("text_encoder_2:", output);
+    }
+
+    [Fact]
+    public void InspectJsonHasTheModelSection()
+    {
+        var (exit, output, _) = CliRunner.Run("model", "inspect", TestPaths.Fixture("models", "refiner", "diffusers"), "--json");
+        Assert.Equal(0, exit);
+        using var json = System.Text.Json.JsonDocument.Parse(output);
+        var model = json.RootElement.GetProperty("model");
+        Assert.Equal("SDXLRefiner", model.GetProperty("family").GetString());
+        Assert.Equal("eps", model.GetProperty("prediction").GetString());
+    }
+
+    [Fact]
+    public void FilesThatAreNotCheckpointsAreStillSummarised()
+    {
+        var (exit, output, _) = CliRunner.Run("model", "inspect", TestPaths.Fixture("io", "embedding.pt"));
+        Assert.Equal(0, exit);
+        Assert.Contains("1 tensors", output);
+        Assert.Contains("textual-inversion embedding", output);
+    }
+
+    [Fact]
+    public void HostilePicklesAreRefusedByName()
+    {
+        CliRunner.AssertUserError(CliRunner.Run("model", "inspect", TestPaths.Fixture("io", "malicious.pt")), "posix.system");
+        CliRunner.AssertUserError(CliRunner.Run("model", "inspect", TestPaths.Fixture("png", "text.png")), "text.png");
+    }
+}
