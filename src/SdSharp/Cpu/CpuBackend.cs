@@ -100,13 +100,29 @@ public sealed unsafe class CpuBackend : IBackend
         return t;
     }
 
-    private static void PermuteOihw(byte* src, byte* dst, int o, int i, int taps, int size)
+    /// <summary>[O, I, taps] → [O, taps, I] for 2- or 4-byte elements, one output channel per task.</summary>
+    private void PermuteOihw(byte* src, byte* dst, int o, int i, int taps, int size)
     {
-        for (int oc = 0; oc < o; oc++)
-            for (int ic = 0; ic < i; ic++)
-                for (int tap = 0; tap < taps; tap++)
-                    Buffer.MemoryCopy(src + (((long)oc * i + ic) * taps + tap) * size,
-                        dst + (((long)oc * taps + tap) * i + ic) * size, size, size);
+        long block = (long)i * taps;
+        _parallel.ForRanges(o, 16, (first, last) =>
+        {
+            for (long oc = first; oc < last; oc++)
+            {
+                if (size == 2) Transpose((ushort*)src + oc * block, (ushort*)dst + oc * block, i, taps);
+                else Transpose((uint*)src + oc * block, (uint*)dst + oc * block, i, taps);
+            }
+        });
+    }
+
+    /// <summary>dst[t·rows + r] = src[r·cols + t]: one output channel's [I, taps] turned into [taps, I].</summary>
+    private static void Transpose<T>(T* src, T* dst, int rows, int cols) where T : unmanaged
+    {
+        for (int t = 0; t < cols; t++)
+        {
+            T* column = src + t;
+            T* row = dst + (long)t * rows;
+            for (int r = 0; r < rows; r++) row[r] = column[(long)r * cols];
+        }
     }
 
     public void CopyToHost(Tensor tensor, Span<float> destination)
