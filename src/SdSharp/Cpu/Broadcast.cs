@@ -49,6 +49,9 @@ internal sealed class Broadcast
         return new Broadcast(false, scalarRows, outer, strides);
     }
 
+    /// <summary>a's dims except the last, and b's row stride per dim (0 where b broadcasts): for device kernels.</summary>
+    public (int[] Outer, long[] Strides) Layout => (_aOuter, _bStrides);
+
     /// <summary>Offset (in elements) of the row of b that meets row r of a.</summary>
     public long RowOffset(long r)
     {

@@ -1,0 +1,579 @@
+using System.Runtime.InteropServices;
+using SdSharp.Cpu;
+using SdSharp.Cuda.Native;
+using SdSharp.IO;
+using SdSharp.Tensors;
+
+namespace SdSharp.Cuda;
+
+/// <summary>
+/// The CUDA backend: activations and weights in fp16 (default) or bf16 (fp32 for checks), products on cuBLASLt
+/// with fp32 accumulation and bias/residual epilogues, everything else in SdSharp's own NVRTC-compiled kernels.
+/// All work goes on one stream; only transfers to the host wait for the device. Driven by one thread at a time.
+/// </summary>
+public sealed unsafe class CudaBackend : IBackend
+{
+    private const long WorkspaceBytes = 64L << 20;
+    private static readonly string[] KernelNames =
+    [
+        "fill", "activate", "geglu", "axpby", "affine", "binary", "copy_blocks", "upsample_nearest2x", "resize", "embedding",
+        "timestep_embedding", "im2col", "groupnorm_stats", "groupnorm_apply", "layernorm", "softmax_rows",
+    ];
+
+    private readonly CudaDevice _device;
+    private readonly Dictionary<string, nint> _k;
+    private readonly KernelArgs _args = new();
+    private readonly nint _lt;
+    private readonly ulong _workspace;
+    private readonly Dictionary<MatmulKey, Matmul> _matmuls = new();
+    private byte* _staging;
+    private long _stagingBytes;
+
+    private CudaBackend(CudaDevice device, DType computeType)
+    {
+        _device = device;
+        ComputeType = computeType;
+        int code = computeType switch { DType.F16 => 0, DType.BF16 => 1, _ => 2 };
+        _k = device.LoadKernels("elementwise.cu", [$"SD_T={code}"], KernelNames);
+        nint lt;
+        CublasLt.Check(device.Lt.cublasLtCreate(&lt), "cublasLtCreate");
+        _lt = lt;
+        _workspace = device.Allocate(WorkspaceBytes);
+    }
+
+    /// <summary>Opens a GPU; throws <see cref="CudaUnavailableException"/> (one line, says why) when there is none.</summary>
+    public static CudaBackend Create(DType computeType = DType.F16, int device = 0)
+    {
+        var cuda = new CudaDevice(device);
+        try
+        {
+            return new CudaBackend(cuda, computeType);
+        }
+        catch
+        {
+            cuda.Dispose();
+            throw;
+        }
+    }
+
+    public string Name => $"cuda ({_device.Name}, sm_{_device.ComputeCapability}, {ComputeType.ToString().ToLowerInvariant()})";
+    public DType ComputeType { get; }
+    public long PeakMemoryBytes => _device.PeakReservedBytes;
+
+    // ---- memory and transfers ----
+
+    private Tensor Allocate(Shape shape, DType? dtype = null)
+    {
+        var type = dtype ?? ComputeType;
+        long bytes = Math.Max(1, shape.ElementCount * type.Size());
+        return new Tensor(this, new CudaStorage(_device, _device.Allocate(bytes), bytes), 0, shape, type);
+    }
+
+    private static ulong Ptr(Tensor t)
+    {
+        ObjectDisposedException.ThrowIf(t.IsDisposed, t);
+        return ((CudaStorage)t.Storage).Pointer + (ulong)t.OffsetBytes;
+    }
+
+    private ulong P(Tensor t, string role)
+    {
+        if (t.Backend != this) throw new ArgumentException($"{role} lives on {t.Backend.Name}, not on {Name}.");
+        if (t.DType != ComputeType) throw new ArgumentException($"{role} is {t.DType}; this backend computes in {ComputeType}.");
+        return Ptr(t);
+    }
+
+    /// <summary>Pinned host memory for transfers, grown on demand.</summary>
+    private byte* Staging(long bytes)
+    {
+        if (bytes <= _stagingBytes) return _staging;
+        _device.Synchronize();
+        if (_staging != null) _device.Cu.cuMemFreeHost(_staging);
+        void* p;
+        _device.Cu.Check(_device.Cu.cuMemAllocHost(&p, (nuint)bytes), "cuMemAllocHost");
+        _staging = (byte*)p;
+        _stagingBytes = bytes;
+        return _staging;
+    }
+
+    /// <summary>Copies host bytes to the device and waits (the staging buffer is reused by the next upload).</summary>
+    private void Upload(ulong dst, ReadOnlySpan<byte> bytes)
+    {
+        const int chunk = 64 << 20;
+        for (int offset = 0; offset < bytes.Length; offset += chunk)
+        {
+            int n = Math.Min(chunk, bytes.Length - offset);
+            byte* staging = Staging(Math.Min(chunk, bytes.Length));
+            bytes.Slice(offset, n).CopyTo(new Span<byte>(staging, n));
+            _device.Cu.Check(_device.Cu.cuMemcpyHtoDAsync(dst + (ulong)offset, staging, (nuint)n, _device.Stream), "cuMemcpyHtoDAsync");
+            _device.Synchronize();
+        }
+    }
+
+    /// <summary>fp32 values → bytes of the compute type.</summary>
+    private byte[] Encode(ReadOnlySpan<float> values, DType type)
+    {
+        var bytes = new byte[values.Length * type.Size()];
+        switch (type)
+        {
+            case DType.F32: MemoryMarshal.AsBytes(values).CopyTo(bytes); break;
+            case DType.F16: NumericConversions.SingleToHalf(values, MemoryMarshal.Cast<byte, Half>(bytes.AsSpan())); break;
+            default: NumericConversions.SingleToBFloat16(values, MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan())); break;
+        }
+        return bytes;
+    }
+
+    public Tensor Full(Shape shape, float value)
+    {
+        _device.MakeCurrent();
+        var t = Allocate(shape);
+        _device.Launch(_k["fill"], shape.ElementCount, _args.Reset().Add(Ptr(t)).Add(value).Add(shape.ElementCount));
+        return t;
+    }
+
+    public Tensor FromHost(ReadOnlySpan<float> data, Shape shape)
+    {
+        if (data.Length != shape.ElementCount) throw new ArgumentException($"{data.Length} values for shape {shape}.");
+        _device.MakeCurrent();
+        var t = Allocate(shape);
+        Upload(Ptr(t), Encode(data, ComputeType));
+        return t;
+    }
+
+    /// <summary>Weights in the compute type; 4-D convolution weights turned into OHWI on the host first.</summary>
+    public Tensor LoadWeight(TensorEntry entry)
+    {
+        _device.MakeCurrent();
+        var shape = new Shape(entry.Shape.Select(d => checked((int)d)).ToArray());
+        bool direct = shape.Rank != 4 && ((entry.Type == ElementType.F16 && ComputeType == DType.F16) ||
+            (entry.Type == ElementType.BF16 && ComputeType == DType.BF16) || (entry.Type == ElementType.F32 && ComputeType == DType.F32));
+        if (direct)
+        {
+            var t = Allocate(shape);
+            UploadEntry(Ptr(t), entry);
+            return t;
+        }
+        float[] values = entry.ToFloat32();
+        if (shape.Rank == 4)
+        {
+            int o = shape[0], i = shape[1], taps = shape[2] * shape[3];
+            var permuted = new float[values.Length];
+            for (int oc = 0; oc < o; oc++)
+                for (int ic = 0; ic < i; ic++)
+                    for (int tap = 0; tap < taps; tap++)
+                        permuted[((long)oc * taps + tap) * i + ic] = values[((long)oc * i + ic) * taps + tap];
+            values = permuted;
+            shape = new Shape(o, shape[2], shape[3], i);
+        }
+        var tensor = Allocate(shape);
+        Upload(Ptr(tensor), Encode(values, ComputeType));
+        return tensor;
+    }
+
+    private void UploadEntry(ulong dst, TensorEntry entry)
+    {
+        const long chunk = 64L << 20;
+        byte* src = entry.Pointer;
+        for (long offset = 0; offset < entry.ByteLength; offset += chunk)
+        {
+            int n = (int)Math.Min(chunk, entry.ByteLength - offset);
+            Upload(dst + (ulong)offset, new ReadOnlySpan<byte>(src + offset, n));
+        }
+    }
+
+    public void CopyToHost(Tensor tensor, Span<float> destination)
+    {
+        if (destination.Length != tensor.ElementCount) throw new ArgumentException($"Destination holds {destination.Length} values, tensor {tensor.Shape} has {tensor.ElementCount}.");
+        _device.MakeCurrent();
+        long bytes = tensor.ElementCount * tensor.DType.Size();
+        byte* staging = Staging(Math.Max(1, bytes));
+        _device.Cu.Check(_device.Cu.cuMemcpyDtoHAsync(staging, Ptr(tensor), (nuint)bytes, _device.Stream), "cuMemcpyDtoHAsync");
+        _device.Synchronize();
+        int n = destination.Length;
+        switch (tensor.DType)
+        {
+            case DType.F32: new ReadOnlySpan<float>(staging, n).CopyTo(destination); break;
+            case DType.F16: NumericConversions.HalfToSingle(new ReadOnlySpan<Half>(staging, n), destination); break;
+            default: NumericConversions.BFloat16ToSingle(new ReadOnlySpan<ushort>(staging, n), destination); break;
+        }
+    }
+
+    public void Synchronize()
+    {
+        _device.MakeCurrent();
+        _device.Synchronize();
+    }
+
+    // ---- matrix products (cuBLASLt, column-major: a row-major [r, c] matrix is a column-major c×r one) ----
+
+    private int DataType => ComputeType switch { DType.F16 => CublasLt.DataF16, DType.BF16 => CublasLt.DataBF16, _ => CublasLt.DataF32 };
+
+    private readonly record struct MatmulKey(int M, int N, int K, int Lda, int Ldb, int Ldc, int TransA, int TransB, bool Bias, int Batch,
+        long StrideA, long StrideB, long StrideC, int OutType, bool Accumulate);
+
+    /// <summary>A configured product (descriptors and the heuristic's algorithm), cached per shape.</summary>
+    private sealed class Matmul
+    {
+        public nint Desc, A, B, C;
+        public CublasLt.HeuristicResult Algo;
+    }
+
+    /// <summary>
+    /// D = α·op(A)·op(B) (+ C when accumulating, + bias per row of D) in cuBLASLt's column-major terms, batched
+    /// with strides. D and C share a layout; C may be another buffer (the residual).
+    /// </summary>
+    private void Gemm(int m, int n, int k, ulong a, int lda, int transA, ulong b, int ldb, int transB, ulong d, int ldd,
+        ulong c = 0, ulong bias = 0, float alpha = 1, int batch = 1, long strideA = 0, long strideB = 0, long strideD = 0, int outType = -1)
+    {
+        int type = DataType;
+        int dType = outType < 0 ? type : outType;
+        var key = new MatmulKey(m, n, k, lda, ldb, ldd, transA, transB, bias != 0, batch, strideA, strideB, strideD, dType, c != 0);
+        if (!_matmuls.TryGetValue(key, out var mm)) _matmuls[key] = mm = CreateMatmul(key, type, dType);
+        var lt = _device.Lt;
+        if (bias != 0) CublasLt.Check(lt.cublasLtMatmulDescSetAttribute(mm.Desc, CublasLt.DescBiasPointer, &bias, (nuint)sizeof(ulong)), "set bias");
+        float beta = c != 0 ? 1f : 0f;
+        var algo = mm.Algo;
+        CublasLt.Check(lt.cublasLtMatmul(_lt, mm.Desc, &alpha, a, mm.A, b, mm.B, &beta, c != 0 ? c : d, mm.C, d, mm.C,
+            &algo, _workspace, (nuint)WorkspaceBytes, _device.Stream), "cublasLtMatmul");
+    }
+
+    private Matmul CreateMatmul(MatmulKey key, int type, int dType)
+    {
+        var lt = _device.Lt;
+        var mm = new Matmul();
+        nint desc;
+        CublasLt.Check(lt.cublasLtMatmulDescCreate(&desc, CublasLt.ComputeF32, CublasLt.DataF32), "cublasLtMatmulDescCreate");
+        int ta = key.TransA, tb = key.TransB, epilogue = key.Bias ? CublasLt.EpilogueBias : CublasLt.EpilogueDefault;
+        CublasLt.Check(lt.cublasLtMatmulDescSetAttribute(desc, CublasLt.DescTransA, &ta, sizeof(int)), "transa");
+        CublasLt.Check(lt.cublasLtMatmulDescSetAttribute(desc, CublasLt.DescTransB, &tb, sizeof(int)), "transb");
+        CublasLt.Check(lt.cublasLtMatmulDescSetAttribute(desc, CublasLt.DescEpilogue, &epilogue, sizeof(int)), "epilogue");
+        if (key.Bias) CublasLt.Check(lt.cublasLtMatmulDescSetAttribute(desc, CublasLt.DescBiasDataType, &type, sizeof(int)), "bias type");
+        mm.Desc = desc;
+        mm.A = Layout(type, ta == CublasLt.OpN ? key.M : key.K, ta == CublasLt.OpN ? key.K : key.M, key.Lda, key.Batch, key.StrideA);
+        mm.B = Layout(type, tb == CublasLt.OpN ? key.K : key.N, tb == CublasLt.OpN ? key.N : key.K, key.Ldb, key.Batch, key.StrideB);
+        mm.C = Layout(dType, key.M, key.N, key.Ldc, key.Batch, key.StrideC);
+        nint pref;
+        CublasLt.Check(lt.cublasLtMatmulPreferenceCreate(&pref), "preference");
+        long workspace = WorkspaceBytes;
+        CublasLt.Check(lt.cublasLtMatmulPreferenceSetAttribute(pref, CublasLt.PrefMaxWorkspaceBytes, &workspace, sizeof(long)), "workspace");
+        CublasLt.HeuristicResult result;
+        int found;
+        // The bias pointer is a per-call attribute; the heuristic needs one set to pick an epilogue-capable algorithm.
+        if (key.Bias)
+        {
+            ulong any = _workspace;
+            lt.cublasLtMatmulDescSetAttribute(desc, CublasLt.DescBiasPointer, &any, (nuint)sizeof(ulong));
+        }
+        int status = lt.cublasLtMatmulAlgoGetHeuristic(_lt, desc, mm.A, mm.B, mm.C, mm.C, pref, 1, &result, &found);
+        lt.cublasLtMatmulPreferenceDestroy(pref);
+        if (status != 0 || found == 0)
+            throw new CudaException($"cuBLASLt has no algorithm for {key} (status {status})");
+        mm.Algo = result;
+        return mm;
+    }
+
+    private nint Layout(int type, int rows, int cols, int ld, int batch, long stride)
+    {
+        var lt = _device.Lt;
+        nint layout;
+        CublasLt.Check(lt.cublasLtMatrixLayoutCreate(&layout, type, (ulong)rows, (ulong)cols, ld), "cublasLtMatrixLayoutCreate");
+        if (batch > 1)
+        {
+            CublasLt.Check(lt.cublasLtMatrixLayoutSetAttribute(layout, CublasLt.LayoutBatchCount, &batch, sizeof(int)), "batch count");
+            CublasLt.Check(lt.cublasLtMatrixLayoutSetAttribute(layout, CublasLt.LayoutStridedBatchOffset, &stride, sizeof(long)), "batch stride");
+        }
+        return layout;
+    }
+
+    /// <summary>Y[rows, n] = X[rows, k] · W[n, k]ᵀ (+ bias) (+ residual): in column-major terms Yᶜ = W·Xᶜ.</summary>
+    private void LinearInto(ulong x, int rows, int k, ulong weight, int n, ulong y, ulong bias, ulong residual) =>
+        Gemm(n, rows, k, weight, k, CublasLt.OpT, x, k, CublasLt.OpN, y, n, c: residual, bias: bias);
+
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Tensor? residual = null)
+    {
+        int k = x.Shape.Last;
+        if (weight.Shape.Rank != 2 || weight.Shape[1] != k) throw new ArgumentException($"Linear: input {x.Shape} does not match weight {weight.Shape}.");
+        int n = weight.Shape[0], rows = checked((int)x.Shape.Rows);
+        _device.MakeCurrent();
+        var y = Allocate(x.Shape.WithLast(n));
+        if (residual != null && residual.Shape != y.Shape) throw new ArgumentException($"Residual {residual.Shape} for output {y.Shape}.");
+        LinearInto(P(x, "Linear input"), rows, k, P(weight, "weight"), n, Ptr(y), bias == null ? 0 : P(bias, "bias"), residual == null ? 0 : P(residual, "residual"));
+        return y;
+    }
+
+    public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options, Tensor? residual = null)
+    {
+        if (x.Shape.Rank != 4 || weight.Shape.Rank != 4 || weight.Shape[3] != x.Shape[3])
+            throw new ArgumentException($"Conv2d: input {x.Shape} does not match OHWI weight {weight.Shape}.");
+        int batch = x.Shape[0], h = x.Shape[1], w = x.Shape[2], cin = x.Shape[3];
+        int cout = weight.Shape[0], kh = weight.Shape[1], kw = weight.Shape[2];
+        var (oh, ow) = options.OutputSize(h, w, kh, kw);
+        _device.MakeCurrent();
+        var y = Allocate(new Shape(batch, oh, ow, cout));
+        if (residual != null && residual.Shape != y.Shape) throw new ArgumentException($"Residual {residual.Shape} for output {y.Shape}.");
+        int rows = batch * oh * ow, depth = kh * kw * cin;
+        ulong input = P(x, "Conv2d input");
+        bool pointwise = kh == 1 && kw == 1 && options.Stride == 1 && options is { PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0 };
+        if (pointwise)
+        {
+            LinearInto(input, rows, depth, P(weight, "weight"), cout, Ptr(y), bias == null ? 0 : P(bias, "bias"), residual == null ? 0 : P(residual, "residual"));
+            return y;
+        }
+        using var columns = Allocate(new Shape(rows, depth));
+        _device.Launch(_k["im2col"], (long)rows * depth, _args.Reset().Add(input).Add(Ptr(columns)).Add(batch).Add(h).Add(w).Add(cin).Add(oh).Add(ow)
+            .Add(kh).Add(kw).Add(options.Stride).Add(options.PadTop).Add(options.PadLeft).Add(options.PaddingMode == PaddingMode.Circular ? 1 : 0));
+        LinearInto(Ptr(columns), rows, depth, P(weight, "weight"), cout, Ptr(y), bias == null ? 0 : P(bias, "bias"), residual == null ? 0 : P(residual, "residual"));
+        return y;
+    }
+
+    /// <summary>
+    /// Per batch item: S = Q·Kᵀ/√d for all heads at once (fp32, heads as the cuBLASLt batch), a row softmax into
+    /// the compute type, then O = P·V written into the heads' columns of the output.
+    /// </summary>
+    public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal = false)
+    {
+        if (q.Shape.Rank != 3 || k.Shape != v.Shape || q.Shape[0] != k.Shape[0] || q.Shape[2] != k.Shape[2])
+            throw new ArgumentException($"Attention: q {q.Shape}, k {k.Shape}, v {v.Shape} do not match.");
+        int batch = q.Shape[0], lq = q.Shape[1], lk = k.Shape[1], channels = q.Shape[2], d = channels / heads;
+        if (channels % heads != 0) throw new ArgumentException($"Attention: {channels} channels do not split into {heads} heads.");
+        _device.MakeCurrent();
+        var y = Allocate(q.Shape);
+        using var scores = Allocate(new Shape(heads, lq, lk), DType.F32);
+        using var probs = Allocate(new Shape(heads, lq, lk));
+        int size = ComputeType.Size();
+        for (int b = 0; b < batch; b++)
+        {
+            ulong qb = P(q, "q") + (ulong)((long)b * lq * channels * size);
+            ulong kb = P(k, "k") + (ulong)((long)b * lk * channels * size);
+            ulong vb = P(v, "v") + (ulong)((long)b * lk * channels * size);
+            ulong yb = Ptr(y) + (ulong)((long)b * lq * channels * size);
+            // Sᶜ (lk × lq) = Kᶜᵀ · Qᶜ per head; heads are lq·lk apart in S and d apart in Q and K.
+            Gemm(lk, lq, d, kb, channels, CublasLt.OpT, qb, channels, CublasLt.OpN, Ptr(scores), lk, alpha: 1f / MathF.Sqrt(d),
+                batch: heads, strideA: d, strideB: d, strideD: (long)lq * lk, outType: CublasLt.DataF32);
+            _device.Launch(_k["softmax_rows"], (uint)Math.Min((long)heads * lq, 65535), 1, 256,
+                _args.Reset().Add(Ptr(scores)).Add(Ptr(probs)).Add((long)heads * lq).Add(lk).Add(lq).Add(causal ? 1 : 0));
+            // Oᶜ (d × lq) = Vᶜ · Pᶜ per head, written with the output's row stride into the head's columns.
+            Gemm(d, lq, lk, vb, channels, CublasLt.OpN, Ptr(probs), lk, CublasLt.OpN, yb, channels,
+                batch: heads, strideA: d, strideB: (long)lq * lk, strideD: d);
+        }
+        return y;
+    }
+
+    // ---- normalisation ----
+
+    public Tensor GroupNorm(Tensor x, Tensor weight, Tensor bias, int groups, float eps, bool silu = false)
+    {
+        int channels = x.Shape.Last, batch = x.Shape[0];
+        if (channels % groups != 0 || weight.ElementCount != channels) throw new ArgumentException($"GroupNorm: input {x.Shape}, {groups} groups, weight {weight.Shape}.");
+        int spatial = checked((int)(x.ElementCount / ((long)batch * channels)));
+        _device.MakeCurrent();
+        var y = Allocate(x.Shape);
+        using var stats = Allocate(new Shape(batch, groups, 2), DType.F32);
+        _device.Launch(_k["groupnorm_stats"], (uint)groups, (uint)batch, 512, _args.Reset().Add(P(x, "GroupNorm input")).Add(Ptr(stats)).Add(spatial).Add(channels).Add(groups).Add(eps));
+        _device.Launch(_k["groupnorm_apply"], x.ElementCount, _args.Reset().Add(P(x, "GroupNorm input")).Add(Ptr(y)).Add(Ptr(stats)).Add(P(weight, "weight")).Add(P(bias, "bias"))
+            .Add(x.ElementCount).Add(spatial).Add(channels).Add(groups).Add(silu ? 1 : 0));
+        return y;
+    }
+
+    public Tensor LayerNorm(Tensor x, Tensor weight, Tensor? bias, float eps)
+    {
+        int channels = x.Shape.Last;
+        long rows = x.Shape.Rows;
+        _device.MakeCurrent();
+        var y = Allocate(x.Shape);
+        ulong b = bias == null ? P(weight, "weight") : P(bias, "bias");
+        _device.Launch(_k["layernorm"], (uint)Math.Min(rows, 65535), 1, 256,
+            _args.Reset().Add(P(x, "LayerNorm input")).Add(Ptr(y)).Add(P(weight, "weight")).Add(b).Add(rows).Add(channels).Add(eps).Add(bias == null ? 0 : 1));
+        return y;
+    }
+
+    // ---- elementwise ----
+
+    public Tensor Activate(Tensor x, Activation function)
+    {
+        _device.MakeCurrent();
+        var y = Allocate(x.Shape);
+        int fn = function switch { Activation.Silu => 0, Activation.Gelu => 1, Activation.GeluTanh => 2, _ => 3 };
+        _device.Launch(_k["activate"], x.ElementCount, _args.Reset().Add(P(x, "activation input")).Add(Ptr(y)).Add(x.ElementCount).Add(fn));
+        return y;
+    }
+
+    public Tensor Geglu(Tensor x)
+    {
+        if (x.Shape.Last % 2 != 0) throw new ArgumentException($"GEGLU needs an even last dimension, got {x.Shape}.");
+        int half = x.Shape.Last / 2;
+        _device.MakeCurrent();
+        var y = Allocate(x.Shape.WithLast(half));
+        _device.Launch(_k["geglu"], y.ElementCount, _args.Reset().Add(P(x, "GEGLU input")).Add(Ptr(y)).Add(x.Shape.Rows).Add(half));
+        return y;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct BroadcastArgs
+    {
+        public int Rank;
+        public fixed int Outer[6];
+        public fixed long Stride[6];
+        public int Last, ScalarRows, Same;
+    }
+
+    public Tensor Binary(Tensor a, BinaryOp op, Tensor b)
+    {
+        var plan = Broadcast.Plan(a.Shape, b.Shape);
+        var args = new BroadcastArgs { Same = plan.SameShape ? 1 : 0, Last = a.Shape.Last, ScalarRows = plan.ScalarRows ? 1 : 0 };
+        if (!plan.SameShape)
+        {
+            var (outer, strides) = plan.Layout;
+            if (outer.Length > 6) throw new ArgumentException($"Binary: rank {a.Shape.Rank} is more than the CUDA kernel handles.");
+            args.Rank = outer.Length;
+            for (int i = 0; i < outer.Length; i++)
+            {
+                args.Outer[i] = outer[i];
+                args.Stride[i] = strides[i];
+            }
+        }
+        _device.MakeCurrent();
+        var y = Allocate(a.Shape);
+        int code = op switch { BinaryOp.Add => 0, BinaryOp.Subtract => 1, _ => 2 };
+        _device.Launch(_k["binary"], a.ElementCount, _args.Reset().Add(P(a, "left operand")).Add(P(b, "right operand")).Add(Ptr(y)).Add(a.ElementCount).Add(code).Add(args));
+        return y;
+    }
+
+    public Tensor Axpby(float alpha, Tensor x, float beta, Tensor y)
+    {
+        if (x.Shape != y.Shape) throw new ArgumentException($"Axpby: shapes {x.Shape} and {y.Shape} differ.");
+        _device.MakeCurrent();
+        var r = Allocate(x.Shape);
+        _device.Launch(_k["axpby"], x.ElementCount, _args.Reset().Add(alpha).Add(P(x, "x")).Add(beta).Add(P(y, "y")).Add(Ptr(r)).Add(x.ElementCount));
+        return r;
+    }
+
+    public Tensor Affine(Tensor x, float scale, float shift = 0)
+    {
+        _device.MakeCurrent();
+        var y = Allocate(x.Shape);
+        _device.Launch(_k["affine"], x.ElementCount, _args.Reset().Add(P(x, "x")).Add(scale).Add(shift).Add(Ptr(y)).Add(x.ElementCount));
+        return y;
+    }
+
+    // ---- layout ----
+
+    private void CopyBlocks(ulong src, ulong dst, long outer, long srcInner, long srcOffset, long dstInner, long dstOffset, long count) =>
+        _device.Launch(_k["copy_blocks"], outer * count, _args.Reset().Add(src).Add(dst).Add(outer).Add(srcInner).Add(srcOffset).Add(dstInner).Add(dstOffset).Add(count));
+
+    public Tensor Concat(IReadOnlyList<Tensor> parts, int axis)
+    {
+        if (parts.Count == 0) throw new ArgumentException("Concat of nothing.");
+        var first = parts[0].Shape;
+        if (axis < 0) axis += first.Rank;
+        int total = 0;
+        foreach (var p in parts)
+        {
+            for (int d = 0; d < first.Rank; d++)
+                if (d != axis && p.Shape[d] != first[d]) throw new ArgumentException($"Concat on axis {axis}: {first} vs {p.Shape}.");
+            total += p.Shape[axis];
+        }
+        _device.MakeCurrent();
+        var y = Allocate(first.With(axis, total));
+        long outer = 1;
+        for (int d = 0; d < axis; d++) outer *= first[d];
+        long totalInner = y.ElementCount / Math.Max(1, outer), offset = 0;
+        foreach (var p in parts)
+        {
+            long inner = p.ElementCount / Math.Max(1, outer);
+            if (inner > 0) CopyBlocks(P(p, "concat part"), Ptr(y), outer, inner, 0, totalInner, offset, inner);
+            offset += inner;
+        }
+        return y;
+    }
+
+    public Tensor Slice(Tensor x, int axis, int start, int count)
+    {
+        if (axis < 0) axis += x.Shape.Rank;
+        if (start < 0 || count < 0 || start + count > x.Shape[axis]) throw new ArgumentOutOfRangeException(nameof(start), $"Slice {start}+{count} of axis {axis} of {x.Shape}.");
+        _device.MakeCurrent();
+        var y = Allocate(x.Shape.With(axis, count));
+        long outer = 1, inner = 1;
+        for (int d = 0; d < axis; d++) outer *= x.Shape[d];
+        for (int d = axis + 1; d < x.Shape.Rank; d++) inner *= x.Shape[d];
+        if (y.ElementCount > 0)
+            CopyBlocks(P(x, "slice input"), Ptr(y), outer, x.Shape[axis] * inner, start * inner, count * inner, 0, count * inner);
+        return y;
+    }
+
+    public Tensor UpsampleNearest2x(Tensor x)
+    {
+        var s = x.Shape;
+        _device.MakeCurrent();
+        var y = Allocate(new Shape(s[0], s[1] * 2, s[2] * 2, s[3]));
+        _device.Launch(_k["upsample_nearest2x"], y.ElementCount, _args.Reset().Add(P(x, "upsample input")).Add(Ptr(y)).Add(s[0]).Add(s[1]).Add(s[2]).Add(s[3]));
+        return y;
+    }
+
+    public Tensor Resize(Tensor x, int height, int width, ResizeMode mode)
+    {
+        var s = x.Shape;
+        _device.MakeCurrent();
+        var y = Allocate(new Shape(s[0], height, width, s[3]));
+        _device.Launch(_k["resize"], y.ElementCount, _args.Reset().Add(P(x, "resize input")).Add(Ptr(y)).Add(s[0]).Add(s[1]).Add(s[2]).Add(s[3])
+            .Add(height).Add(width).Add(mode == ResizeMode.Bilinear ? 1 : 0));
+        return y;
+    }
+
+    public Tensor Embedding(Tensor table, ReadOnlySpan<int> ids)
+    {
+        int rows = table.Shape[0], dim = table.Shape[1];
+        foreach (int id in ids)
+            if ((uint)id >= (uint)rows) throw new ArgumentOutOfRangeException(nameof(ids), $"Id {id} outside an embedding table of {rows} rows.");
+        _device.MakeCurrent();
+        var y = Allocate(new Shape(ids.Length, dim));
+        ulong idsOnDevice = _device.Allocate(Math.Max(4, ids.Length * 4));
+        try
+        {
+            Upload(idsOnDevice, MemoryMarshal.AsBytes(ids));
+            _device.Launch(_k["embedding"], y.ElementCount, _args.Reset().Add(P(table, "embedding table")).Add(idsOnDevice).Add(Ptr(y)).Add(ids.Length).Add(dim));
+            _device.Synchronize(); // the id buffer goes back to the cache only once the kernel has read it
+        }
+        finally
+        {
+            _device.Free(idsOnDevice, Math.Max(4, ids.Length * 4));
+        }
+        return y;
+    }
+
+    public Tensor TimestepEmbedding(Tensor timesteps, int dim, bool flipSinToCos, float downscaleFreqShift)
+    {
+        int count = checked((int)timesteps.ElementCount);
+        _device.MakeCurrent();
+        var y = Allocate(new Shape(count, dim));
+        _device.Launch(_k["timestep_embedding"], y.ElementCount, _args.Reset().Add(P(timesteps, "timesteps")).Add(Ptr(y)).Add(count).Add(dim).Add(flipSinToCos ? 1 : 0).Add(downscaleFreqShift));
+        return y;
+    }
+
+    /// <summary>Through the host: conversions are rare (precision switches, checks), not part of a step.</summary>
+    public Tensor Convert(Tensor x, DType dtype)
+    {
+        var values = x.ToArray();
+        _device.MakeCurrent();
+        var y = Allocate(x.Shape, dtype);
+        Upload(Ptr(y), Encode(values, dtype));
+        return y;
+    }
+
+    public void Dispose()
+    {
+        _device.MakeCurrent();
+        _device.Synchronize();
+        foreach (var mm in _matmuls.Values)
+        {
+            _device.Lt.cublasLtMatmulDescDestroy(mm.Desc);
+            _device.Lt.cublasLtMatrixLayoutDestroy(mm.A);
+            _device.Lt.cublasLtMatrixLayoutDestroy(mm.B);
+            _device.Lt.cublasLtMatrixLayoutDestroy(mm.C);
+        }
+        _device.Lt.cublasLtDestroy(_lt);
+        _device.Free(_workspace, WorkspaceBytes);
+        if (_staging != null) _device.Cu.cuMemFreeHost(_staging);
+        _args.Dispose();
+        _device.Dispose();
+    }
+}

@@ -1,0 +1,240 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using SdSharp.Cuda.Native;
+using SdSharp.Tensors;
+
+namespace SdSharp.Cuda;
+
+/// <summary>
+/// One GPU: the driver context, the single stream all work is queued on (so nothing waits for the device
+/// inside a step), a caching allocator, the compiled kernels and cuBLASLt.
+/// </summary>
+internal sealed unsafe class CudaDevice : IDisposable
+{
+    private readonly nint _context;
+    private readonly Dictionary<long, Stack<ulong>> _freeBlocks = new();
+    private readonly List<nint> _modules = new();
+    private bool _disposed;
+
+    public CudaDevice(int ordinal)
+    {
+        Cu = new Driver(CudaLibraries.LoadDriver());
+        int init = Cu.cuInit(0);
+        if (init != 0) throw new CudaUnavailableException($"no usable NVIDIA GPU (cuInit returned {init})");
+        int count;
+        Cu.Check(Cu.cuDeviceGetCount(&count), "cuDeviceGetCount");
+        if (ordinal >= count) throw new CudaUnavailableException($"no CUDA device {ordinal} ({count} found)");
+        int device;
+        Cu.Check(Cu.cuDeviceGet(&device, ordinal), "cuDeviceGet");
+        Ordinal = device;
+        var name = new byte[256];
+        fixed (byte* n = name) Cu.Check(Cu.cuDeviceGetName(n, name.Length, device), "cuDeviceGetName");
+        Name = Encoding.ASCII.GetString(name).TrimEnd('\0');
+        int major, minor, sms;
+        Cu.Check(Cu.cuDeviceGetAttribute(&major, Driver.AttributeComputeCapabilityMajor, device), "cuDeviceGetAttribute");
+        Cu.Check(Cu.cuDeviceGetAttribute(&minor, Driver.AttributeComputeCapabilityMinor, device), "cuDeviceGetAttribute");
+        Cu.Check(Cu.cuDeviceGetAttribute(&sms, Driver.AttributeMultiprocessorCount, device), "cuDeviceGetAttribute");
+        ComputeCapability = major * 10 + minor;
+        Multiprocessors = sms;
+        nint context;
+        Cu.Check(Cu.cuDevicePrimaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain");
+        _context = context;
+        MakeCurrent();
+        nint stream;
+        Cu.Check(Cu.cuStreamCreate(&stream, 0), "cuStreamCreate");
+        Stream = stream;
+        Nvrtc = new Nvrtc(CudaLibraries.LoadNvrtc());
+        Lt = new CublasLt(CudaLibraries.LoadCublasLt());
+    }
+
+    public Driver Cu { get; }
+    public Nvrtc Nvrtc { get; }
+    public CublasLt Lt { get; }
+    public int Ordinal { get; }
+    public string Name { get; }
+    public int ComputeCapability { get; }
+    public int Multiprocessors { get; }
+    public nint Stream { get; }
+
+    /// <summary>Bytes currently held from the driver (in use or cached), and the most ever held.</summary>
+    public long ReservedBytes { get; private set; }
+    public long PeakReservedBytes { get; private set; }
+
+    /// <summary>CUDA contexts are per thread: every entry point that may run on a new thread calls this.</summary>
+    public void MakeCurrent() => Cu.Check(Cu.cuCtxSetCurrent(_context), "cuCtxSetCurrent");
+
+    public void Synchronize() => Cu.Check(Cu.cuStreamSynchronize(Stream), "cuStreamSynchronize");
+
+    // ---- memory: blocks are cached by rounded size and reused; freed to the driver only on dispose ----
+
+    public static long RoundSize(long bytes) => bytes <= 1 << 20 ? Math.Max(512, (bytes + 511) / 512 * 512) : (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20);
+
+    public ulong Allocate(long bytes)
+    {
+        long size = RoundSize(bytes);
+        lock (_freeBlocks)
+            if (_freeBlocks.TryGetValue(size, out var stack) && stack.Count > 0) return stack.Pop();
+        ulong pointer;
+        int result = Cu.cuMemAlloc(&pointer, (nuint)size);
+        if (result == 2 /* out of memory */)
+        {
+            ReleaseCached();
+            result = Cu.cuMemAlloc(&pointer, (nuint)size);
+        }
+        Cu.Check(result, $"cuMemAlloc({size} bytes)");
+        ReservedBytes += size;
+        PeakReservedBytes = Math.Max(PeakReservedBytes, ReservedBytes);
+        return pointer;
+    }
+
+    public void Free(ulong pointer, long bytes)
+    {
+        lock (_freeBlocks)
+        {
+            if (_disposed) return;
+            long size = RoundSize(bytes);
+            if (!_freeBlocks.TryGetValue(size, out var stack)) _freeBlocks[size] = stack = new Stack<ulong>();
+            stack.Push(pointer);
+        }
+    }
+
+    /// <summary>Returns cached blocks to the driver (waits for queued work that may still use them).</summary>
+    public void ReleaseCached()
+    {
+        Synchronize();
+        lock (_freeBlocks)
+        {
+            foreach (var (size, stack) in _freeBlocks)
+                while (stack.Count > 0)
+                {
+                    Cu.cuMemFree(stack.Pop());
+                    ReservedBytes -= size;
+                }
+        }
+    }
+
+    // ---- kernels ----
+
+    /// <summary>
+    /// Compiles an embedded kernel source for this device (or loads it from the on-disk cache, keyed by the source,
+    /// the options and the NVRTC version) and returns its functions by name.
+    /// </summary>
+    public Dictionary<string, nint> LoadKernels(string resource, string[] defines, string[] functions)
+    {
+        string source;
+        using (var stream = typeof(CudaDevice).Assembly.GetManifestResourceStream($"SdSharp.Cuda.Kernels.{resource}")
+            ?? throw new InvalidOperationException($"kernel source {resource} is not embedded"))
+        using (var reader = new StreamReader(stream))
+            source = reader.ReadToEnd();
+        int[] supported = Nvrtc.SupportedArchitectures();
+        // Machine code when NVRTC knows this GPU; otherwise PTX of the newest it knows, finished by the driver.
+        int arch = supported.Length == 0 || supported.Contains(ComputeCapability) ? ComputeCapability : supported.Where(a => a <= ComputeCapability).DefaultIfEmpty(supported.Max()).Max();
+        string target = arch == ComputeCapability ? $"--gpu-architecture=sm_{arch}" : $"--gpu-architecture=compute_{arch}";
+        string[] options = [target, "--std=c++17", "-default-device", .. defines.Select(d => "-D" + d)];
+        string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(source + "\n" + string.Join(' ', options) + "\n" + Nvrtc.Version)))[..24];
+        string cacheFile = Path.Combine(CacheDirectory(), $"{Path.GetFileNameWithoutExtension(resource)}-{key}.bin");
+        byte[] code;
+        if (File.Exists(cacheFile)) code = File.ReadAllBytes(cacheFile);
+        else
+        {
+            code = Nvrtc.Compile(source, resource, options);
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(cacheFile)!);
+                string temp = cacheFile + "." + Guid.NewGuid().ToString("N") + ".tmp";
+                File.WriteAllBytes(temp, code);
+                File.Move(temp, cacheFile, overwrite: true);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        nint module;
+        if (target.Contains("compute_", StringComparison.Ordinal)) Array.Resize(ref code, code.Length + 1); // PTX must be NUL-terminated
+        fixed (byte* c = code) Cu.Check(Cu.cuModuleLoadData(&module, c), $"cuModuleLoadData({resource})");
+        _modules.Add(module);
+        var result = new Dictionary<string, nint>();
+        foreach (string function in functions)
+        {
+            nint f;
+            byte[] name = Encoding.ASCII.GetBytes(function + "\0");
+            fixed (byte* n = name) Cu.Check(Cu.cuModuleGetFunction(&f, module, n), $"cuModuleGetFunction({function})");
+            result[function] = f;
+        }
+        return result;
+    }
+
+    private static string CacheDirectory()
+    {
+        string? configured = Environment.GetEnvironmentVariable("SDSHARP_CACHE");
+        if (!string.IsNullOrEmpty(configured)) return Path.Combine(configured, "cuda");
+        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(home, ".cache") : xdg, "sdsharp", "cuda");
+    }
+
+    public void Launch(nint function, long threads, KernelArgs args, int blockSize = 256, uint sharedBytes = 0)
+    {
+        long blocks = Math.Clamp((threads + blockSize - 1) / blockSize, 1, (long)Multiprocessors * 32);
+        Launch(function, (uint)blocks, 1, (uint)blockSize, args, sharedBytes);
+    }
+
+    public void Launch(nint function, uint gridX, uint gridY, uint blockX, KernelArgs args, uint sharedBytes = 0) =>
+        Cu.Check(Cu.cuLaunchKernel(function, gridX, gridY, 1, blockX, 1, 1, sharedBytes, Stream, args.Pointers, null), "cuLaunchKernel");
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        MakeCurrent();
+        Synchronize();
+        ReleaseCached();
+        lock (_freeBlocks) _disposed = true;
+        foreach (nint module in _modules) Cu.cuModuleUnload(module);
+        Cu.cuStreamDestroy(Stream);
+        Cu.cuDevicePrimaryCtxRelease(Ordinal);
+    }
+}
+
+/// <summary>
+/// Kernel arguments for cuLaunchKernel: each value copied into a buffer, with a pointer to each. One instance is
+/// reused for every launch of a backend (a backend is driven by one thread at a time).
+/// </summary>
+internal sealed unsafe class KernelArgs : IDisposable
+{
+    private readonly byte* _values = (byte*)NativeMemory.AlignedAlloc(512, 16);
+    private readonly void** _pointers = (void**)NativeMemory.Alloc(32, (nuint)sizeof(void*));
+    private int _offset, _count;
+
+    public void** Pointers => _pointers;
+
+    public KernelArgs Reset()
+    {
+        _offset = _count = 0;
+        return this;
+    }
+
+    public KernelArgs Add<TValue>(TValue value) where TValue : unmanaged
+    {
+        int align = Math.Min(sizeof(TValue), 8);
+        _offset = (_offset + align - 1) / align * align;
+        if (_offset + sizeof(TValue) > 512 || _count >= 32) throw new InvalidOperationException("too many kernel arguments");
+        *(TValue*)(_values + _offset) = value;
+        _pointers[_count++] = _values + _offset;
+        _offset += sizeof(TValue);
+        return this;
+    }
+
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(_values);
+        NativeMemory.Free(_pointers);
+    }
+}
+
+/// <summary>Device memory behind a CUDA tensor; returned to the device's cache when the last tensor over it is disposed.</summary>
+internal sealed class CudaStorage(CudaDevice device, ulong pointer, long byteLength) : Storage
+{
+    public ulong Pointer { get; } = pointer;
+    public override long ByteLength { get; } = byteLength;
+    protected override void Free() => device.Free(Pointer, ByteLength);
+}

@@ -1,0 +1,308 @@
+// SdSharp's own CUDA kernels: everything that is not a matrix product. Compiled by NVRTC once per compute
+// type with SD_T = 0 (fp16), 1 (bf16) or 2 (fp32); T is the storage type, arithmetic is fp32. No CUDA headers:
+// 16-bit conversions are single PTX instructions.
+
+typedef unsigned short u16;
+#if SD_T == 0
+typedef u16 T;
+__device__ __forceinline__ float ld(T v) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v)); return f; }
+__device__ __forceinline__ T st(float f) { T v; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(v) : "f"(f)); return v; }
+#elif SD_T == 1
+typedef u16 T;
+__device__ __forceinline__ float ld(T v) { return __uint_as_float(((unsigned)v) << 16); }
+__device__ __forceinline__ T st(float f) { T v; asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(v) : "f"(f)); return v; }
+#else
+typedef float T;
+__device__ __forceinline__ float ld(T v) { return v; }
+__device__ __forceinline__ T st(float f) { return f; }
+#endif
+
+typedef long long i64;
+#define NEG_INF __int_as_float(0xff800000)
+
+#define GRID_STRIDE(i, n) for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)gridDim.x * blockDim.x)
+
+__device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + __expf(-x)); }
+
+__device__ __forceinline__ float activation(float x, int fn)
+{
+    switch (fn)
+    {
+        case 0: return x * sigmoid(x);                                         // SiLU
+        case 1: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));    // GELU (erf)
+        case 2: return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+        default: return x * sigmoid(1.702f * x);                               // quick GELU
+    }
+}
+
+extern "C" __global__ void fill(T* y, float value, i64 n)
+{
+    GRID_STRIDE(i, n) y[i] = st(value);
+}
+
+extern "C" __global__ void activate(const T* x, T* y, i64 n, int fn)
+{
+    GRID_STRIDE(i, n) y[i] = st(activation(ld(x[i]), fn));
+}
+
+// y[r, j] = x[r, j] * GELU(x[r, n + j])
+extern "C" __global__ void geglu(const T* x, T* y, i64 rows, int n)
+{
+    GRID_STRIDE(i, rows * n)
+    {
+        i64 r = i / n, j = i - r * n;
+        y[i] = st(ld(x[r * 2 * n + j]) * activation(ld(x[r * 2 * n + n + j]), 1));
+    }
+}
+
+extern "C" __global__ void axpby(float alpha, const T* x, float beta, const T* z, T* y, i64 n)
+{
+    GRID_STRIDE(i, n) y[i] = st(alpha * ld(x[i]) + beta * ld(z[i]));
+}
+
+extern "C" __global__ void affine(const T* x, float scale, float shift, T* y, i64 n)
+{
+    GRID_STRIDE(i, n) y[i] = st(ld(x[i]) * scale + shift);
+}
+
+// How b broadcasts over a: rows of a (all dims but the last) map to rows of b through per-dim strides.
+struct Broadcast
+{
+    int rank;            // dims of a except the last
+    int outer[6];
+    i64 stride[6];       // b's row offset per index of that dim (0 where b broadcasts)
+    int last;            // a's last dimension
+    int scalarRows;      // b's last dimension is 1
+    int same;            // same shape: no index arithmetic
+};
+
+extern "C" __global__ void binary(const T* a, const T* b, T* y, i64 n, int op, Broadcast bc)
+{
+    GRID_STRIDE(i, n)
+    {
+        i64 bi = i;
+        if (!bc.same)
+        {
+            i64 r = i / bc.last, c = i - r * bc.last, offset = 0;
+            for (int d = bc.rank - 1; d >= 0; d--)
+            {
+                i64 index = r % bc.outer[d];
+                r /= bc.outer[d];
+                offset += index * bc.stride[d];
+            }
+            bi = offset + (bc.scalarRows ? 0 : c);
+        }
+        float u = ld(a[i]), v = ld(b[bi]);
+        y[i] = st(op == 0 ? u + v : op == 1 ? u - v : u * v);
+    }
+}
+
+// y[o·dstInner + dstOffset + j] = x[o·srcInner + srcOffset + j] for j < count: concatenation and slicing.
+extern "C" __global__ void copy_blocks(const T* x, T* y, i64 outer, i64 srcInner, i64 srcOffset, i64 dstInner, i64 dstOffset, i64 count)
+{
+    GRID_STRIDE(i, outer * count)
+    {
+        i64 o = i / count, j = i - o * count;
+        y[o * dstInner + dstOffset + j] = x[o * srcInner + srcOffset + j];
+    }
+}
+
+extern "C" __global__ void upsample_nearest2x(const T* x, T* y, int batch, int h, int w, int c)
+{
+    GRID_STRIDE(i, (i64)batch * 4 * h * w * c)
+    {
+        i64 ch = i % c, p = i / c;
+        i64 ox = p % (2 * w), rest = p / (2 * w);
+        i64 oy = rest % (2 * h), b = rest / (2 * h);
+        y[i] = x[((b * h + oy / 2) * w + ox / 2) * c + ch];
+    }
+}
+
+// torch.nn.functional.interpolate with a target size: bilinear (align_corners=False, clamped at 0) or nearest.
+extern "C" __global__ void resize(const T* x, T* y, int batch, int ih, int iw, int c, int oh, int ow, int bilinear)
+{
+    float sy = (float)ih / oh, sx = (float)iw / ow;
+    GRID_STRIDE(i, (i64)batch * oh * ow * c)
+    {
+        i64 ch = i % c, p = i / c;
+        int ox = (int)(p % ow);
+        i64 rest = p / ow;
+        int oy = (int)(rest % oh), b = (int)(rest / oh);
+        const T* base = x + (i64)b * ih * iw * c + ch;
+        if (!bilinear)
+        {
+            int yy = min((int)floorf(oy * sy), ih - 1), xx = min((int)floorf(ox * sx), iw - 1);
+            y[i] = base[((i64)yy * iw + xx) * c];
+            continue;
+        }
+        float fy = fmaxf((oy + 0.5f) * sy - 0.5f, 0.0f), fx = fmaxf((ox + 0.5f) * sx - 0.5f, 0.0f);
+        int y0 = min((int)fy, ih - 1), x0 = min((int)fx, iw - 1);
+        int y1 = min(y0 + 1, ih - 1), x1 = min(x0 + 1, iw - 1);
+        float wy = fy - y0, wx = fx - x0;
+        float top = ld(base[((i64)y0 * iw + x0) * c]) + (ld(base[((i64)y0 * iw + x1) * c]) - ld(base[((i64)y0 * iw + x0) * c])) * wx;
+        float bottom = ld(base[((i64)y1 * iw + x0) * c]) + (ld(base[((i64)y1 * iw + x1) * c]) - ld(base[((i64)y1 * iw + x0) * c])) * wx;
+        y[i] = st(top + (bottom - top) * wy);
+    }
+}
+
+extern "C" __global__ void embedding(const T* table, const int* ids, T* y, int count, int dim)
+{
+    GRID_STRIDE(i, (i64)count * dim)
+    {
+        i64 row = i / dim, j = i - row * dim;
+        y[i] = table[(i64)ids[row] * dim + j];
+    }
+}
+
+// diffusers' get_timestep_embedding (max period 10000).
+extern "C" __global__ void timestep_embedding(const T* t, T* y, int count, int dim, int flip, float shift)
+{
+    int half = dim / 2;
+    GRID_STRIDE(i, (i64)count * dim)
+    {
+        int n = (int)(i / dim), j = (int)(i - (i64)n * dim);
+        if (j >= 2 * half) { y[i] = st(0.0f); continue; }
+        int k = j < half ? j : j - half;
+        float arg = ld(t[n]) * expf(-logf(10000.0f) * k / (half - shift));
+        bool first = j < half;
+        y[i] = st((first != (flip != 0)) ? sinf(arg) : cosf(arg));
+    }
+}
+
+// NHWC im2col: col[m, (ky·kw + kx)·c + ci] for output pixel m, matching OHWI weights.
+extern "C" __global__ void im2col(const T* x, T* col, int batch, int h, int w, int c, int oh, int ow, int kh, int kw,
+    int stride, int padTop, int padLeft, int circular)
+{
+    i64 k = (i64)kh * kw * c;
+    GRID_STRIDE(i, (i64)batch * oh * ow * k)
+    {
+        i64 m = i / k, kk = i - m * k;
+        int ci = (int)(kk % c), tap = (int)(kk / c);
+        int ky = tap / kw, kx = tap - ky * kw;
+        int ox = (int)(m % ow);
+        i64 rest = m / ow;
+        int oy = (int)(rest % oh), b = (int)(rest / oh);
+        int iy = oy * stride + ky - padTop, ix = ox * stride + kx - padLeft;
+        if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+        {
+            if (!circular) { col[i] = st(0.0f); continue; }
+            iy = ((iy % h) + h) % h;
+            ix = ((ix % w) + w) % w;
+        }
+        col[i] = x[(((i64)b * h + iy) * w + ix) * c + ci];
+    }
+}
+
+// ---- reductions: one block per row/group, warp shuffles then shared memory ----
+
+__device__ float block_sum(float v, float* shared)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    __syncthreads();
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    int warps = (blockDim.x + 31) >> 5;
+    v = lane < warps ? shared[lane] : 0.0f;
+    if (warp == 0)
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+    if (threadIdx.x == 0) shared[0] = v;
+    __syncthreads();
+    return shared[0];
+}
+
+__device__ float block_max(float v, float* shared)
+{
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffff, v, o));
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    __syncthreads();
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    int warps = (blockDim.x + 31) >> 5;
+    v = lane < warps ? shared[lane] : NEG_INF;
+    if (warp == 0)
+        for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffff, v, o));
+    if (threadIdx.x == 0) shared[0] = v;
+    __syncthreads();
+    return shared[0];
+}
+
+// Group norm statistics of x [batch, spatial, channels]: block (group, batch) → stats[(b·groups + g)·2] = mean, rstd.
+extern "C" __global__ void groupnorm_stats(const T* x, float* stats, int spatial, int channels, int groups, float eps)
+{
+    __shared__ float shared[32];
+    int g = blockIdx.x, b = blockIdx.y, per = channels / groups;
+    i64 count = (i64)spatial * per;
+    const T* base = x + (i64)b * spatial * channels + (i64)g * per;
+    float sum = 0.0f;
+    for (i64 e = threadIdx.x; e < count; e += blockDim.x)
+    {
+        i64 s = e / per;
+        sum += ld(base[s * channels + (e - s * per)]);
+    }
+    float mean = block_sum(sum, shared) / count;
+    float squares = 0.0f;
+    for (i64 e = threadIdx.x; e < count; e += blockDim.x)
+    {
+        i64 s = e / per;
+        float d = ld(base[s * channels + (e - s * per)]) - mean;
+        squares += d * d;
+    }
+    float var = block_sum(squares, shared) / count;
+    if (threadIdx.x == 0)
+    {
+        stats[((i64)b * groups + g) * 2] = mean;
+        stats[((i64)b * groups + g) * 2 + 1] = rsqrtf(var + eps);
+    }
+}
+
+extern "C" __global__ void groupnorm_apply(const T* x, T* y, const float* stats, const T* gamma, const T* beta,
+    i64 n, int spatial, int channels, int groups, int silu)
+{
+    int per = channels / groups;
+    GRID_STRIDE(i, n)
+    {
+        int c = (int)(i % channels);
+        i64 b = i / ((i64)spatial * channels);
+        const float* s = stats + (b * groups + c / per) * 2;
+        float v = (ld(x[i]) - s[0]) * s[1] * ld(gamma[c]) + ld(beta[c]);
+        y[i] = st(silu ? v * sigmoid(v) : v);
+    }
+}
+
+// Layer norm: one block per row.
+extern "C" __global__ void layernorm(const T* x, T* y, const T* gamma, const T* beta, i64 rows, int channels, float eps, int hasBeta)
+{
+    __shared__ float shared[32];
+    for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
+    {
+        const T* xr = x + r * channels;
+        float sum = 0.0f;
+        for (int c = threadIdx.x; c < channels; c += blockDim.x) sum += ld(xr[c]);
+        float mean = block_sum(sum, shared) / channels;
+        float squares = 0.0f;
+        for (int c = threadIdx.x; c < channels; c += blockDim.x) { float d = ld(xr[c]) - mean; squares += d * d; }
+        float rstd = rsqrtf(block_sum(squares, shared) / channels + eps);
+        for (int c = threadIdx.x; c < channels; c += blockDim.x)
+            y[r * channels + c] = st((ld(xr[c]) - mean) * rstd * ld(gamma[c]) + (hasBeta ? ld(beta[c]) : 0.0f));
+    }
+}
+
+// Softmax of fp32 score rows into T probabilities; row r is query (r mod queries); causal masks keys j > query.
+extern "C" __global__ void softmax_rows(const float* scores, T* probs, i64 rows, int cols, int queries, int causal)
+{
+    __shared__ float shared[32];
+    for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
+    {
+        const float* s = scores + r * cols;
+        int valid = causal ? min(cols, (int)(r % queries) + 1) : cols;
+        float m = NEG_INF;
+        for (int j = threadIdx.x; j < valid; j += blockDim.x) m = fmaxf(m, s[j]);
+        m = block_max(m, shared);
+        float sum = 0.0f;
+        for (int j = threadIdx.x; j < valid; j += blockDim.x) sum += __expf(s[j] - m);
+        float inv = 1.0f / block_sum(sum, shared);
+        for (int j = threadIdx.x; j < cols; j += blockDim.x)
+            probs[r * cols + j] = st(j < valid ? __expf(s[j] - m) * inv : 0.0f);
+    }
+}
