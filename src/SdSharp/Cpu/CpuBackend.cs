@@ -306,6 +306,15 @@ public sealed unsafe class CpuBackend : IBackend
         return y;
     }
 
+    public Tensor Clamp(Tensor x, float min, float max)
+    {
+        if (!(min <= max)) throw new ArgumentException($"Clamp to [{min}, {max}].");
+        var y = Allocate(x.Shape);
+        float* px = F32(x, "x"), py = (float*)Address(y);
+        _parallel.ForRanges(x.ElementCount, 1 << 15, (s, e) => ElementwiseKernels.Clamp(px + s, min, max, py + s, e - s));
+        return y;
+    }
+
     // ---- layout ----
 
     public Tensor Concat(IReadOnlyList<Tensor> parts, int axis)

@@ -41,6 +41,12 @@ internal struct QuickGeluOp : IUnaryOp
     public static float Apply(float x) => x * VectorMath.Sigmoid(1.702f * x);
 }
 
+internal struct ExpOp : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) => Vector.Exp(x);
+    public static float Apply(float x) => MathF.Exp(x);
+}
+
 internal struct IdentityOp : IUnaryOp
 {
     public static Vector<float> Apply(Vector<float> x) => x;
@@ -90,6 +96,7 @@ internal static unsafe class ElementwiseKernels
             case Activation.Gelu: Map<GeluOp>(x, y, n); break;
             case Activation.GeluTanh: Map<GeluTanhOp>(x, y, n); break;
             case Activation.QuickGelu: Map<QuickGeluOp>(x, y, n); break;
+            case Activation.Exp: Map<ExpOp>(x, y, n); break;
             default: throw new ArgumentOutOfRangeException(nameof(function));
         }
     }
@@ -142,6 +149,16 @@ internal static unsafe class ElementwiseKernels
         var vt = new Vector<float>(shift);
         for (; i <= n - w; i += w) Vector.FusedMultiplyAdd(Vector.Load(x + i), vs, vt).Store(y + i);
         for (; i < n; i++) y[i] = x[i] * scale + shift;
+    }
+
+    /// <summary>y = min(max(x, lo), hi).</summary>
+    public static void Clamp(float* x, float lo, float hi, float* y, long n)
+    {
+        long i = 0, w = Vector<float>.Count;
+        var vl = new Vector<float>(lo);
+        var vh = new Vector<float>(hi);
+        for (; i <= n - w; i += w) Vector.Min(Vector.Max(Vector.Load(x + i), vl), vh).Store(y + i);
+        for (; i < n; i++) y[i] = MathF.Min(MathF.Max(x[i], lo), hi);
     }
 
     /// <summary>y = x·scale[c] + shift[c] per channel of a row of C channels, then an optional activation.</summary>

@@ -18,6 +18,8 @@ public enum Activation
     GeluTanh,
     /// <summary>x·σ(1.702x), used by OpenAI's CLIP.</summary>
     QuickGelu,
+    /// <summary>eˣ: no activation, but the same elementwise shape (the VAE's standard deviation from its log-variance).</summary>
+    Exp,
 }
 
 public enum BinaryOp { Add, Subtract, Multiply }
@@ -112,6 +114,9 @@ public interface IBackend : IDisposable
 
     /// <summary>x · scale + shift.</summary>
     Tensor Affine(Tensor x, float scale, float shift = 0);
+
+    /// <summary>Each element limited to [min, max] (the VAE's log-variance, decoded images into [-1, 1]).</summary>
+    Tensor Clamp(Tensor x, float min, float max);
 
     // ---- layout ----
 

@@ -170,6 +170,19 @@ public sealed class CpuBackendTests : IDisposable
     }
 
     [Fact]
+    public void ExpAndClampMatchDefinitions()
+    {
+        var x = Reference.Random(1003, 26, 40f);
+        using var tx = Upload(x, 1003);
+        using var exp = _cpu.Activate(tx, Activation.Exp);
+        float[] e = exp.ToArray();
+        for (int i = 0; i < x.Length; i++)
+            Assert.True(Math.Abs(e[i] - Math.Exp(x[i])) <= 4e-7 * Math.Exp(x[i]), $"exp({x[i]}) = {e[i]}");
+        using var clamped = _cpu.Clamp(tx, -30, 20);
+        Assert.Equal(x.Select(v => Math.Clamp(v, -30f, 20f)), clamped.ToArray());
+    }
+
+    [Fact]
     public void GegluGatesTheFirstHalfWithGeluOfTheSecond()
     {
         var x = Reference.Random(3 * 2 * 21, 23, 3f);

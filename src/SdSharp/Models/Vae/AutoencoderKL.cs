@@ -1,0 +1,96 @@
+using SdSharp.IO;
+using SdSharp.Models.Layers;
+using SdSharp.Models.Weights;
+using SdSharp.Tensors;
+
+namespace SdSharp.Models.Vae;
+
+/// <summary>
+/// The KL autoencoder of Stable Diffusion (the original AutoencoderKL; diffusers' has the same structure): the
+/// encoder turns an image into a Gaussian over latents 8× smaller per side, the decoder turns latents back into an
+/// image. Images are NHWC in [-1, 1]; latents are NHWC and unscaled here: the factor that puts them on the UNet's
+/// scale is applied at the pipeline boundary with <see cref="ToLatent"/> and <see cref="FromLatent"/>.
+/// </summary>
+public sealed class AutoencoderKL : IDisposable
+{
+    /// <summary>Every GroupNorm of the VAE (both implementations use 1e-6, the UNet 1e-5).</summary>
+    internal const float NormEps = 1e-6f;
+
+    private readonly IBackend _backend;
+    private readonly DeviceWeights _weights;
+    private readonly Encoder encoder;
+    private readonly Decoder decoder;
+    private readonly Conv2d? quant_conv, post_quant_conv;
+
+    /// <param name="weights">The VAE's weights under the original names (any layout mapped by a <see cref="WeightMap"/>);
+    /// the map and its file must outlive the model.</param>
+    public AutoencoderKL(IBackend backend, WeightMap weights, VaeConfig config)
+    {
+        if (config.Levels == 0 || config.ResBlocksPerLevel < 1)
+            throw new ModelFormatException($"{weights.Description}: a VAE needs at least one level and one res block per level");
+        _backend = backend;
+        Config = config;
+        _weights = new DeviceWeights(backend, weights);
+        try
+        {
+            var w = _weights.Root;
+            int moments = 2 * config.LatentChannels;
+            encoder = new Encoder(w.Child("encoder"), config, Padding);
+            if (config.QuantConv) quant_conv = new Conv2d(w.Child("quant_conv"), moments, moments, 1);
+            if (config.PostQuantConv) post_quant_conv = new Conv2d(w.Child("post_quant_conv"), config.LatentChannels, config.LatentChannels, 1);
+            decoder = new Decoder(w.Child("decoder"), config, Padding);
+            _weights.Complete();
+        }
+        catch
+        {
+            _weights.Dispose();
+            throw;
+        }
+    }
+
+    public VaeConfig Config { get; }
+
+    /// <summary>Zero or circular padding of every convolution ("tiling"), shared by encoder and decoder.</summary>
+    public Padding Padding { get; } = new();
+
+    /// <summary>Weights the file holds for this network that the network does not use.</summary>
+    public IEnumerable<string> UnusedWeights => _weights.Unused;
+
+    /// <summary>The latent distribution of images [B, H, W, 3] with values in [-1, 1].</summary>
+    public LatentDistribution Encode(Tensor image)
+    {
+        Check(image, Config.InChannels, "image");
+        Tensor moments = encoder.Forward(image);
+        if (quant_conv != null) moments = Activations.Replace(moments, quant_conv.Forward(moments));
+        using (moments)
+        {
+            int z = Config.LatentChannels;
+            var mean = _backend.Slice(moments, 3, 0, z);
+            using var rawLogVar = _backend.Slice(moments, 3, z, z);
+            return new LatentDistribution(mean, _backend.Clamp(rawLogVar, LatentDistribution.MinLogVar, LatentDistribution.MaxLogVar));
+        }
+    }
+
+    /// <summary>Images [B, h·8, w·8, 3], about [-1, 1] (not clamped), from unscaled latents [B, h, w, latent].</summary>
+    public Tensor Decode(Tensor latent)
+    {
+        Check(latent, Config.LatentChannels, "latent");
+        if (post_quant_conv == null) return decoder.Forward(latent);
+        using var z = post_quant_conv.Forward(latent);
+        return decoder.Forward(z);
+    }
+
+    /// <summary>A VAE sample (or mode) → the UNet's latent: (sample − shift) · scaling factor.</summary>
+    public Tensor ToLatent(Tensor sample) => _backend.Affine(sample, Config.ScalingFactor, -Config.ShiftFactor * Config.ScalingFactor);
+
+    /// <summary>The UNet's latent → what <see cref="Decode"/> takes: latent / scaling factor + shift.</summary>
+    public Tensor FromLatent(Tensor latent) => _backend.Affine(latent, 1 / Config.ScalingFactor, Config.ShiftFactor);
+
+    private static void Check(Tensor x, int channels, string what)
+    {
+        if (x.Shape.Rank != 4 || x.Shape[3] != channels)
+            throw new ArgumentException($"The VAE takes {what}s as NHWC [B, H, W, {channels}], got {x.Shape}.");
+    }
+
+    public void Dispose() => _weights.Dispose();
+}
