@@ -16,7 +16,7 @@ public sealed unsafe class CudaBackend : IBackend
     private const long WorkspaceBytes = 64L << 20;
     private static readonly string[] KernelNames =
     [
-        "fill", "activate", "geglu", "axpby", "affine", "binary", "copy_blocks", "upsample_nearest2x", "resize", "embedding",
+        "fill", "activate", "geglu", "axpby", "affine", "clamp", "binary", "copy_blocks", "upsample_nearest2x", "resize", "embedding",
         "timestep_embedding", "im2col", "groupnorm_stats", "groupnorm_apply", "layernorm", "softmax_rows",
     ];
 
@@ -392,7 +392,7 @@ public sealed unsafe class CudaBackend : IBackend
     {
         _device.MakeCurrent();
         var y = Allocate(x.Shape);
-        int fn = function switch { Activation.Silu => 0, Activation.Gelu => 1, Activation.GeluTanh => 2, _ => 3 };
+        int fn = function switch { Activation.Silu => 0, Activation.Gelu => 1, Activation.GeluTanh => 2, Activation.QuickGelu => 3, _ => 4 };
         _device.Launch(_k["activate"], x.ElementCount, _args.Reset().Add(P(x, "activation input")).Add(Ptr(y)).Add(x.ElementCount).Add(fn));
         return y;
     }
@@ -452,6 +452,14 @@ public sealed unsafe class CudaBackend : IBackend
         _device.MakeCurrent();
         var y = Allocate(x.Shape);
         _device.Launch(_k["affine"], x.ElementCount, _args.Reset().Add(P(x, "x")).Add(scale).Add(shift).Add(Ptr(y)).Add(x.ElementCount));
+        return y;
+    }
+
+    public Tensor Clamp(Tensor x, float min, float max)
+    {
+        _device.MakeCurrent();
+        var y = Allocate(x.Shape);
+        _device.Launch(_k["clamp"], x.ElementCount, _args.Reset().Add(P(x, "x")).Add(min).Add(max).Add(Ptr(y)).Add(x.ElementCount));
         return y;
     }
 

@@ -68,6 +68,7 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     public Tensor Binary(Tensor a, BinaryOp op, Tensor b) => Time("Binary", () => inner.Binary(a, op, b));
     public Tensor Axpby(float alpha, Tensor x, float beta, Tensor y) => Time("Axpby", () => inner.Axpby(alpha, x, beta, y));
     public Tensor Affine(Tensor x, float scale, float shift = 0) => Time("Affine", () => inner.Affine(x, scale, shift));
+    public Tensor Clamp(Tensor x, float min, float max) => Time("Clamp", () => inner.Clamp(x, min, max));
     public Tensor Concat(IReadOnlyList<Tensor> parts, int axis) => Time("Concat", () => inner.Concat(parts, axis));
     public Tensor Slice(Tensor x, int axis, int start, int count) => Time("Slice", () => inner.Slice(x, axis, start, count));
     public Tensor UpsampleNearest2x(Tensor x) => Time("Upsample", () => inner.UpsampleNearest2x(x));

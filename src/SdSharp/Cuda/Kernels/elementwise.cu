@@ -31,7 +31,8 @@ __device__ __forceinline__ float activation(float x, int fn)
         case 0: return x * sigmoid(x);                                         // SiLU
         case 1: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));    // GELU (erf)
         case 2: return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-        default: return x * sigmoid(1.702f * x);                               // quick GELU
+        case 3: return x * sigmoid(1.702f * x);                                // quick GELU
+        default: return expf(x);
     }
 }
 
@@ -58,6 +59,11 @@ extern "C" __global__ void geglu(const T* x, T* y, i64 rows, int n)
 extern "C" __global__ void axpby(float alpha, const T* x, float beta, const T* z, T* y, i64 n)
 {
     GRID_STRIDE(i, n) y[i] = st(alpha * ld(x[i]) + beta * ld(z[i]));
+}
+
+extern "C" __global__ void clamp(const T* x, float lo, float hi, T* y, i64 n)
+{
+    GRID_STRIDE(i, n) y[i] = st(fminf(fmaxf(ld(x[i]), lo), hi));
 }
 
 extern "C" __global__ void affine(const T* x, float scale, float shift, T* y, i64 n)
