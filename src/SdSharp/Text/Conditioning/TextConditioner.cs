@@ -196,7 +196,8 @@ public sealed class TextConditioner
             if (encoder.PadWithZeros) row[(row.IndexOf(eos) + 1)..].Clear();
         }
         HiddenLayer hidden = encoder.Hidden;
-        int layers = encoder.Pooled ? encoder.Model.Config.Layers : hidden.Layers;
+        // The pooled output (first chunk only) needs every layer; the context only those up to its hidden state.
+        int layers = takePooled != null ? encoder.Model.Config.Layers : hidden.Layers;
         using ClipTextOutput output = encoder.Model.Encode(ids, batch.Length, layers, keep: [hidden.Layers]);
         if (takePooled != null) takePooled(output.Projected());
         if (!hidden.FinalLayerNorm) return Emphasis.Apply(output.Hidden(hidden.Layers), weights, multiplicity, _options.Emphasis);
