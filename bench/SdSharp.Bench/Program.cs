@@ -1,7 +1,7 @@
 using SdSharp.Bench;
 
 // Benchmarks print figures; they never assert.
-// Usage: SdSharp.Bench <gemm|tokenizer|png|sd-cpu [sd1|sd2|sdxl]> [--threads N] [--rounds N]
+// Usage: SdSharp.Bench <gemm|tokenizer|png|sd-cpu [sd1|sd2|sdxl]|cuda-check [repo]> [--threads N] [--rounds N]
 string what = args.Length > 0 ? args[0] : "gemm";
 int threads = Option("--threads", Environment.ProcessorCount);
 int rounds = Option("--rounds", 5);
@@ -13,13 +13,18 @@ switch (what)
     case "tokenizer":
         TokenizerBench.Run();
         return 0;
+    case "vae":
+        VaeBench.Run();
+        return 0;
     case "png":
         return PngBench.Run();
+    case "cuda-check":
+        return CudaCheck.Run(args.Length > 1 && !args[1].StartsWith("--") ? args[1] : Directory.GetCurrentDirectory());
     case "sd-cpu":
         SdCpuBench.Run(threads, args.Length > 1 && !args[1].StartsWith("--") ? args[1] : "sd1");
         return 0;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm, tokenizer, png, sd-cpu");
+        Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm, tokenizer, png, sd-cpu, cuda-check");
         return 2;
 }
 

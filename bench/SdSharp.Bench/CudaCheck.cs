@@ -1,0 +1,197 @@
+using SdSharp.Cpu;
+using SdSharp.Cuda;
+using SdSharp.IO;
+using SdSharp.Models;
+using SdSharp.Models.Unet;
+using SdSharp.Tensors;
+
+namespace SdSharp.Bench;
+
+/// <summary>
+/// Every backend op on CUDA against the CPU backend (the reference) on random inputs, in fp32 and fp16, and the
+/// tiny UNet fixtures against diffusers' outputs: the GPU machine's correctness check. Prints one line per case.
+/// </summary>
+internal static class CudaCheck
+{
+    public static int Run(string repoRoot)
+    {
+        using var cpu = new CpuBackend();
+        int failures = 0;
+        foreach (var dtype in new[] { DType.F32, DType.F16 })
+        {
+            using var gpu = CudaBackend.Create(dtype);
+            Console.WriteLine($"== {gpu.Name}");
+            double tolerance = dtype == DType.F32 ? 2e-4 : 2e-2;
+            foreach (var (name, op) in Cases())
+            {
+                try
+                {
+                    var (expected, actual) = (op(cpu), op(gpu));
+                    double error = RelativeError(expected, actual);
+                    bool ok = error <= tolerance && !actual.Any(float.IsNaN);
+                    if (!ok) failures++;
+                    Console.WriteLine(FormattableString.Invariant($"{(ok ? "ok  " : "FAIL")} {name,-40} relative error {error:E2}"));
+                }
+                catch (Exception e)
+                {
+                    failures++;
+                    Console.WriteLine($"FAIL {name,-40} {e.GetType().Name}: {e.Message}");
+                }
+            }
+            foreach (string family in new[] { "sd1", "sd2", "sdxl", "refiner", "sd1-inpaint" })
+            {
+                try
+                {
+                    double error = UNetFixtureError(gpu, repoRoot, family);
+                    bool ok = error <= (dtype == DType.F32 ? 1e-4 : 3e-2);
+                    if (!ok) failures++;
+                    Console.WriteLine(FormattableString.Invariant($"{(ok ? "ok  " : "FAIL")} {"unet fixture " + family,-40} relative L2 vs diffusers {error:E2}"));
+                }
+                catch (Exception e)
+                {
+                    failures++;
+                    Console.WriteLine($"FAIL unet fixture {family}: {e.GetType().Name}: {e.Message}");
+                }
+            }
+            Console.WriteLine($"peak device memory: {gpu.PeakMemoryBytes / 1e6:F0} MB");
+        }
+        Console.WriteLine(failures == 0 ? "all CUDA checks passed" : $"{failures} CUDA checks failed");
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static IEnumerable<(string Name, Func<IBackend, float[]> Op)> Cases()
+    {
+        yield return ("linear 77×768→768 +bias", b => Linear(b, 77, 768, 768, true, false));
+        yield return ("linear 4096×320→320 +bias +residual", b => Linear(b, 4096, 320, 320, true, true));
+        yield return ("linear 2×1280→1280", b => Linear(b, 2, 1280, 1280, false, false));
+        yield return ("conv 3×3 64×64 320→320", b => Conv(b, 2, 64, 64, 320, 320, 3, new Conv2dOptions(1, 1)));
+        yield return ("conv 3×3 stride 2", b => Conv(b, 1, 32, 32, 64, 64, 3, new Conv2dOptions(2, 1)));
+        yield return ("conv 3×3 (0,1,0,1) stride 2", b => Conv(b, 1, 16, 16, 8, 8, 3, new Conv2dOptions(2, 0, 0, 1, 1, PaddingMode.Zeros)));
+        yield return ("conv 3×3 circular", b => Conv(b, 1, 9, 7, 16, 8, 3, new Conv2dOptions(1, 1, PaddingMode.Circular)));
+        yield return ("conv 1×1", b => Conv(b, 2, 16, 16, 64, 32, 1, new Conv2dOptions(1, 0)));
+        yield return ("attention self 1024 tokens d40 h8", b => Attention(b, 2, 1024, 1024, 8, 40, false));
+        yield return ("attention cross 4096×77 d64 h5", b => Attention(b, 2, 4096, 77, 5, 64, false));
+        yield return ("attention causal 77 d64 h12", b => Attention(b, 2, 77, 77, 12, 64, true));
+        yield return ("attention vae 1 head d512", b => Attention(b, 1, 256, 256, 1, 512, false));
+        yield return ("group norm + silu", b => Unary(b, [2, 32, 32, 320], x => b.GroupNorm(x, Vector(b, 320, 1), Vector(b, 320, 2), 32, 1e-5f, silu: true)));
+        yield return ("layer norm", b => Unary(b, [2, 77, 768], x => b.LayerNorm(x, Vector(b, 768, 1), Vector(b, 768, 2), 1e-5f)));
+        foreach (var fn in Enum.GetValues<Activation>())
+            yield return ($"activate {fn}", b => Unary(b, [1000], x => b.Activate(x, fn)));
+        yield return ("geglu", b => Unary(b, [3, 64], x => b.Geglu(x)));
+        yield return ("binary add per-channel", b => Binary(b, [2, 8, 8, 16], [16], BinaryOp.Add));
+        yield return ("binary mul per-batch-channel", b => Binary(b, [2, 8, 8, 16], [2, 1, 1, 16], BinaryOp.Multiply));
+        yield return ("binary sub per-item scalar", b => Binary(b, [2, 8, 8, 16], [2, 1, 1, 1], BinaryOp.Subtract));
+        yield return ("binary same shape", b => Binary(b, [5, 7], [5, 7], BinaryOp.Add));
+        yield return ("axpby", b => { using var x = Random(b, [999], 1); using var y = Random(b, [999], 2); using var r = b.Axpby(0.3f, x, -1.5f, y); return r.ToArray(); });
+        yield return ("affine", b => Unary(b, [999], x => b.Affine(x, 2.5f, -1f)));
+        yield return ("clamp", b => Unary(b, [999], x => b.Clamp(x, -0.5f, 0.25f)));
+        yield return ("concat channels", b => { using var x = Random(b, [2, 4, 4, 3], 1); using var y = Random(b, [2, 4, 4, 5], 2); using var r = b.Concat([x, y], -1); return r.ToArray(); });
+        yield return ("concat batch", b => { using var x = Random(b, [1, 4, 6], 1); using var y = Random(b, [2, 4, 6], 2); using var r = b.Concat([x, y], 0); return r.ToArray(); });
+        yield return ("slice", b => Unary(b, [2, 6, 5], x => b.Slice(x, 1, 2, 3)));
+        yield return ("upsample nearest 2×", b => Unary(b, [2, 5, 7, 3], x => b.UpsampleNearest2x(x)));
+        yield return ("resize bilinear", b => Unary(b, [1, 5, 7, 3], x => b.Resize(x, 13, 9, ResizeMode.Bilinear)));
+        yield return ("resize nearest", b => Unary(b, [1, 5, 7, 3], x => b.Resize(x, 13, 9, ResizeMode.Nearest)));
+        yield return ("timestep embedding", b => { using var t = b.FromHost([0f, 1f, 500f, 999f], new Shape(4)); using var r = b.TimestepEmbedding(t, 320, true, 0); return r.ToArray(); });
+    }
+
+    private static float[] Linear(IBackend b, int m, int n, int k, bool bias, bool residual)
+    {
+        using var x = Random(b, [m, k], 1);
+        using var w = Random(b, [n, k], 2, 1f / MathF.Sqrt(k));
+        using var bb = bias ? Vector(b, n, 3) : null;
+        using var r = residual ? Random(b, [m, n], 4) : null;
+        using var y = b.Linear(x, w, bb, r);
+        return y.ToArray();
+    }
+
+    private static float[] Conv(IBackend b, int batch, int h, int w, int cin, int cout, int k, Conv2dOptions options)
+    {
+        using var x = Random(b, [batch, h, w, cin], 1);
+        using var weight = Random(b, [cout, k, k, cin], 2, 1f / MathF.Sqrt(k * k * cin));
+        using var bias = Vector(b, cout, 3);
+        using var y = b.Conv2d(x, weight, bias, options);
+        return y.ToArray();
+    }
+
+    private static float[] Attention(IBackend b, int batch, int lq, int lk, int heads, int d, bool causal)
+    {
+        using var q = Random(b, [batch, lq, heads * d], 1);
+        using var k = Random(b, [batch, lk, heads * d], 2);
+        using var v = Random(b, [batch, lk, heads * d], 3);
+        using var y = b.Attention(q, k, v, heads, causal);
+        return y.ToArray();
+    }
+
+    private static float[] Unary(IBackend b, int[] shape, Func<Tensor, Tensor> op)
+    {
+        using var x = Random(b, shape, 1, 2f);
+        using var y = op(x);
+        return y.ToArray();
+    }
+
+    private static float[] Binary(IBackend b, int[] a, int[] c, BinaryOp op)
+    {
+        using var x = Random(b, a, 1);
+        using var y = Random(b, c, 2);
+        using var r = b.Binary(x, op, y);
+        return r.ToArray();
+    }
+
+    private static Tensor Vector(IBackend b, int n, int seed) => Random(b, [n], seed);
+
+    private static Tensor Random(IBackend b, int[] shape, int seed, float scale = 1f)
+    {
+        var rng = new Random(seed);
+        var values = new float[new Shape(shape).ElementCount];
+        for (int i = 0; i < values.Length; i++) values[i] = (rng.NextSingle() * 2 - 1) * scale;
+        return b.FromHost(values, new Shape(shape));
+    }
+
+    /// <summary>max |a − b| / max(|a|, 1e-3): an error relative to the output's scale.</summary>
+    private static double RelativeError(float[] expected, float[] actual)
+    {
+        if (expected.Length != actual.Length) return double.PositiveInfinity;
+        double scale = Math.Max(1e-3, expected.Max(v => Math.Abs(v))), worst = 0;
+        for (int i = 0; i < expected.Length; i++) worst = Math.Max(worst, Math.Abs(expected[i] - actual[i]));
+        return worst / scale;
+    }
+
+    private static double UNetFixtureError(IBackend gpu, string root, string family)
+    {
+        string dir = Path.Combine(root, "tests", "fixtures", "models", family);
+        using var checkpoint = Checkpoint.Open(Path.Combine(dir, "diffusers"));
+        using var unet = new UNetModel(gpu, checkpoint.Unet, checkpoint.UnetConfig);
+        using var reference = SafetensorsFile.Open(Path.Combine(dir, "reference.safetensors"));
+        Tensor Nhwc(string name)
+        {
+            var e = reference.Find(name)!;
+            var v = e.ToFloat32();
+            int n = (int)e.Shape[0], c = (int)e.Shape[1], h = (int)e.Shape[2], w = (int)e.Shape[3];
+            var y = new float[v.Length];
+            for (int b = 0; b < n; b++) for (int ch = 0; ch < c; ch++) for (int i = 0; i < h * w; i++) y[(b * h * w + i) * c + ch] = v[(b * c + ch) * h * w + i];
+            return gpu.FromHost(y, new Shape(n, h, w, c));
+        }
+        Tensor Plain(string name)
+        {
+            var e = reference.Find(name)!;
+            return gpu.FromHost(e.ToFloat32(), new Shape(e.Shape.Select(d => (int)d).ToArray()));
+        }
+        using var x = Nhwc("unet_sample");
+        using var t = Plain("unet_timestep");
+        using var ctx = Plain("unet_context");
+        bool sdxl = checkpoint.UnetConfig.AdmInChannels != null;
+        using var te = sdxl ? Plain("unet_text_embeds") : null;
+        using var ids = sdxl ? Plain("unet_time_ids") : null;
+        using var output = unet.Forward(x, t, ctx, te, ids);
+        using var expectedTensor = Nhwc("unet_out");
+        var expected = expectedTensor.ToArray();
+        var actual = output.ToArray();
+        double num = 0, den = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            num += (expected[i] - actual[i]) * (double)(expected[i] - actual[i]);
+            den += expected[i] * (double)expected[i];
+        }
+        return Math.Sqrt(num / Math.Max(den, 1e-30));
+    }
+}
