@@ -20,6 +20,8 @@ switch (what)
         return PngBench.Run();
     case "cuda-check":
         return CudaCheck.Run(args.Length > 1 && !args[1].StartsWith("--") ? args[1] : Directory.GetCurrentDirectory());
+    case "gpu":
+        return GpuBench.Run(args[1], args[2], args.Length > 3 ? SdSharp.Tensors.DTypeInfo.Parse(args[3]) : SdSharp.Tensors.DType.F16);
     case "sd-cpu":
         SdCpuBench.Run(threads, args.Length > 1 && !args[1].StartsWith("--") ? args[1] : "sd1");
         return 0;

@@ -59,6 +59,9 @@ public sealed unsafe class CudaBackend : IBackend
     public string Name => $"cuda ({_device.Name}, sm_{_device.ComputeCapability}, {ComputeType.ToString().ToLowerInvariant()})";
     public DType ComputeType { get; }
     public long PeakMemoryBytes => _device.PeakReservedBytes;
+    /// <summary>Most bytes ever in live tensors since <see cref="ResetPeakMemory"/>.</summary>
+    public long PeakInUseBytes => _device.PeakInUseBytes;
+    public void ResetPeakMemory() => _device.ResetPeak();
 
     // ---- memory and transfers ----
 

@@ -60,6 +60,11 @@ internal sealed unsafe class CudaDevice : IDisposable
     /// <summary>Bytes currently held from the driver (in use or cached), and the most ever held.</summary>
     public long ReservedBytes { get; private set; }
     public long PeakReservedBytes { get; private set; }
+    /// <summary>Bytes in live tensors (what torch.cuda.max_memory_allocated measures), and the most ever.</summary>
+    public long InUseBytes { get; private set; }
+    public long PeakInUseBytes { get; private set; }
+
+    public void ResetPeak() => PeakInUseBytes = InUseBytes;
 
     /// <summary>CUDA contexts are per thread: every entry point that may run on a new thread calls this.</summary>
     public void MakeCurrent() => Cu.Check(Cu.cuCtxSetCurrent(_context), "cuCtxSetCurrent");
@@ -74,7 +79,11 @@ internal sealed unsafe class CudaDevice : IDisposable
     {
         long size = RoundSize(bytes);
         lock (_freeBlocks)
+        {
+            InUseBytes += size;
+            PeakInUseBytes = Math.Max(PeakInUseBytes, InUseBytes);
             if (_freeBlocks.TryGetValue(size, out var stack) && stack.Count > 0) return stack.Pop();
+        }
         ulong pointer;
         int result = Cu.cuMemAlloc(&pointer, (nuint)size);
         if (result == 2 /* out of memory */)
@@ -94,6 +103,7 @@ internal sealed unsafe class CudaDevice : IDisposable
         {
             if (_disposed) return;
             long size = RoundSize(bytes);
+            InUseBytes -= size;
             if (!_freeBlocks.TryGetValue(size, out var stack)) _freeBlocks[size] = stack = new Stack<ulong>();
             stack.Push(pointer);
         }

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SdSharp.Cuda;
+using SdSharp.Diagnostics;
+using SdSharp.IO;
+using SdSharp.Models;
+using SdSharp.Models.Unet;
+using SdSharp.Models.Vae;
+using SdSharp.Tensors;
+
+namespace SdSharp.Bench;
+
+/// <summary>
+/// SdSharp's side of bench/run-gpu.sh: loads the diffusers folders tools/reference/bench_diffusers.py wrote (the
+/// same random weights diffusers was timed on), times the same work on the CUDA backend and prints one table
+/// with diffusers' figures and the ratios.
+/// </summary>
+internal static class GpuBench
+{
+    public static int Run(string modelsDir, string diffusersJson, DType dtype)
+    {
+        using var gpu = CudaBackend.Create(dtype);
+        Console.WriteLine($"backend: {gpu.Name}");
+        var ours = new Dictionary<string, (double Ms, double PeakMb)>();
+        using (var sd15 = Checkpoint.Open(Path.Combine(modelsDir, "sd15")))
+        {
+            using (var unet = new UNetModel(gpu, sd15.Unet, sd15.UnetConfig))
+            {
+                ours["sd15_step"] = Time(gpu, () => UnetStep(gpu, unet, 64, 768, null));
+                var profiled = new ProfilingBackend(gpu);
+                using var unetProfiled = new UNetModel(profiled, sd15.Unet, sd15.UnetConfig);
+                UnetStep(profiled, unetProfiled, 64, 768, null);
+                profiled.Reset();
+                UnetStep(profiled, unetProfiled, 64, 768, null);
+                Console.WriteLine("SD 1.5 step, by op (synchronised after every op, so slower than the real step):");
+                Console.WriteLine(profiled.Report());
+            }
+            var vaeConfig = VaeConfig.FromDiffusers(((DiffusersFolder)sd15.File).Component("vae").Config);
+            using var vae = new AutoencoderKL(gpu, sd15.Vae!, vaeConfig);
+            ours["vae_decode_512"] = Time(gpu, () => Decode(gpu, vae, 64));
+            ours["vae_decode_1024"] = Time(gpu, () => Decode(gpu, vae, 128));
+        }
+        using (var sdxl = Checkpoint.Open(Path.Combine(modelsDir, "sdxl")))
+        using (var unet = new UNetModel(gpu, sdxl.Unet, sdxl.UnetConfig))
+            ours["sdxl_step"] = Time(gpu, () => UnetStep(gpu, unet, 128, 2048, 1280));
+
+        using var reference = JsonDocument.Parse(File.ReadAllBytes(diffusersJson));
+        var r = reference.RootElement;
+        Console.WriteLine($"device: {r.GetProperty("device").GetString()}, torch {r.GetProperty("torch").GetString()}");
+        Console.WriteLine($"{"work",-18} {"SdSharp ms",11} {"peak MB",8} | {"diffusers eager",15} {"peak MB",8} {"ratio",6} | {"reduce-overhead",15} {"ratio",6}");
+        foreach (var (name, (ms, peak)) in ours)
+        {
+            var d = r.GetProperty(name);
+            double eager = d.GetProperty("eager_ms").GetDouble(), eagerPeak = d.GetProperty("eager_peak_mb").GetDouble();
+            string compiled = d.TryGetProperty("reduce_overhead_ms", out var ro) ? $"{ro.GetDouble(),15:F2} {ms / ro.GetDouble(),6:F2}" : $"{"-",15} {"-",6}";
+            Console.WriteLine(FormattableString.Invariant($"{name,-18} {ms,11:F2} {peak,8:F0} | {eager,15:F2} {eagerPeak,8:F0} {ms / eager,6:F2} | {compiled}"));
+        }
+        Console.WriteLine("(ms per call, mean of 20 after 3 warm-ups; ratio = SdSharp / diffusers, below 1 is faster; peak = memory in live tensors)");
+        return 0;
+    }
+
+    private static (double Ms, double PeakMb) Time(CudaBackend gpu, Action work)
+    {
+        for (int i = 0; i < 3; i++) work();
+        gpu.Synchronize();
+        gpu.ResetPeakMemory();
+        var sw = Stopwatch.StartNew();
+        const int runs = 20;
+        for (int i = 0; i < runs; i++) work();
+        gpu.Synchronize();
+        return (sw.Elapsed.TotalMilliseconds / runs, gpu.PeakInUseBytes / 1e6);
+    }
+
+    private static void UnetStep(IBackend b, UNetModel unet, int latent, int contextDim, int? pooled)
+    {
+        using var x = b.Full(new Shape(2, latent, latent, 4), 0.1f);
+        using var t = b.Full(new Shape(2), 500f);
+        using var context = b.Full(new Shape(2, 77, contextDim), 0.05f);
+        using var textEmbeds = pooled is int p ? b.Full(new Shape(2, p), 0.05f) : null;
+        using var timeIds = pooled != null ? b.FromHost([1024, 1024, 0, 0, 1024, 1024, 1024, 1024, 0, 0, 1024, 1024], new Shape(2, 6)) : null;
+        using var output = unet.Forward(x, t, context, textEmbeds, timeIds);
+    }
+
+    private static void Decode(IBackend b, AutoencoderKL vae, int latent)
+    {
+        using var z = b.Full(new Shape(1, latent, latent, 4), 0.1f);
+        using var image = vae.Decode(z);
+    }
+}
