@@ -1,10 +1,14 @@
 using System.CommandLine;
 using System.Text.Json;
+using SdSharp.Generation.Infotext;
 using SdSharp.Imaging;
 
 namespace SdSharp.Cli.Commands;
 
-/// <summary><c>sdsharp png-info FILE [--json]</c>: a PNG's size and text chunks, read without decoding pixels.</summary>
+/// <summary>
+/// <c>sdsharp png-info FILE [--json]</c>: a PNG's size and text chunks, read without decoding pixels, and the
+/// generation parameters in its <c>parameters</c> chunk as A1111's PNG Info reads them.
+/// </summary>
 internal static class PngInfoCommand
 {
     public static Command Create(CliConsole console)
@@ -27,10 +31,13 @@ internal static class PngInfoCommand
     {
         var h = info.Header;
         output.WriteLine($"{Path.GetFileName(path)}: {h.Width}×{h.Height}, {h.BitDepth}-bit {h.ColorType}{(h.Interlaced ? ", interlaced" : "")}");
-        if (info.GetText("parameters") is string parameters)
+        if (info.GetText(ImageInfotext.PngKeyword) is string parameters)
         {
             output.WriteLine("parameters (AUTOMATIC1111 infotext):");
             output.WriteLine(parameters);
+            output.WriteLine("fields (as A1111's PNG Info reads them):");
+            foreach (var (key, value) in InfotextParser.Parse(parameters).Fields)
+                output.WriteLine($"  {key}: {ParsedValueText(value).Replace("\n", "\n    ")}");
         }
         foreach (var chunk in info.Text.Where(t => t.Keyword != "parameters"))
             output.WriteLine($"{chunk.Keyword} [{chunk.Kind}{(chunk.Compressed ? ", compressed" : "")}]: {chunk.Value}");
@@ -49,8 +56,12 @@ internal static class PngInfoCommand
             w.WriteNumber("bit_depth", info.Header.BitDepth);
             w.WriteString("color_type", info.Header.ColorType.ToString());
             w.WriteBoolean("interlaced", info.Header.Interlaced);
-            if (info.GetText("parameters") is string parameters) w.WriteString("parameters", parameters);
+            string? parameters = info.GetText(ImageInfotext.PngKeyword);
+            if (parameters != null) w.WriteString("parameters", parameters);
             else w.WriteNull("parameters");
+            // A1111's /sdapi/v1/png-info "parameters" dict, with its value types.
+            if (parameters == null) w.WriteNull("fields");
+            else WriteFields(w, InfotextParser.Parse(parameters));
             w.WriteStartArray("text");
             foreach (var chunk in info.Text)
             {
@@ -66,4 +77,27 @@ internal static class PngInfoCommand
         }
         output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
     }
+
+    private static void WriteFields(Utf8JsonWriter w, ParsedInfotext infotext)
+    {
+        w.WriteStartObject("fields");
+        foreach (var (key, value) in infotext.Fields)
+        {
+            switch (value)
+            {
+                case bool b: w.WriteBoolean(key, b); break;
+                case long l: w.WriteNumber(key, l); break;
+                default: w.WriteString(key, ParsedValueText(value)); break;
+            }
+        }
+        w.WriteEndObject();
+    }
+
+    private static string ParsedValueText(object value) => value switch
+    {
+        string s => s,
+        bool b => b ? "True" : "False",
+        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
 }
