@@ -230,19 +230,27 @@ public sealed class Checkpoint : IDisposable
     /// <summary>
     /// SD 2.x files do not say whether they are the 768 v-model or the 512 ε-model. A1111 runs the UNet once on a
     /// constant input and calls it v when the output minus the input averages below −1 (sd_models_config.py);
-    /// this does the same. Only needed when <see cref="PredictionSource"/> is "undecided".
+    /// this does the same with the caller's UNet. Only needed when <see cref="PredictionSource"/> is "undecided".
     /// </summary>
-    public void RunPredictionTest(IBackend backend)
+    public void RunPredictionTest(UNetModel unet)
     {
         if (PredictionSource != "undecided") return;
-        using var unet = new UNetModel(backend, Unet, UnetConfig);
+        var backend = unet.Backend;
         using var x = backend.Full(new Shape(1, 8, 8, 4), 0.5f);
         using var t = backend.FromHost([999f], new Shape(1));
-        using var context = backend.Full(new Shape(1, 2, 1024), 0.5f);
+        using var context = backend.Full(new Shape(1, 2, UnetConfig.ContextDim), 0.5f);
         using var output = unet.Forward(x, t, context);
         double mean = output.ToArray().Average(v => v - 0.5);
         Prediction = mean < -1 ? PredictionType.V : PredictionType.Epsilon;
         PredictionSource = string.Create(CultureInfo.InvariantCulture, $"A1111's test (mean {mean:0.###})");
+    }
+
+    /// <summary>The same test with a UNet built just for it (for `model inspect`, which builds no networks).</summary>
+    public void RunPredictionTest(IBackend backend)
+    {
+        if (PredictionSource != "undecided") return;
+        using var unet = new UNetModel(backend, Unet, UnetConfig);
+        RunPredictionTest(unet);
     }
 
     public static PredictionType? ParsePrediction(string text) => text.Trim().ToLowerInvariant() switch

@@ -97,6 +97,7 @@ public sealed class UNetModel : IDisposable
     }
 
     public UNetConfig Config { get; }
+    public IBackend Backend => _backend;
 
     /// <summary>Zero or circular padding of every convolution ("tiling").</summary>
     public Padding Padding { get; } = new();
