@@ -174,7 +174,7 @@ def composite_cases(inputs):
 def cv_cases(inputs):
     """cv2.GaussianBlur on uint8 masks, A1111's kernel sizes and others, including kernels wider than the image."""
     rng = np.random.RandomState(7)
-    srcs = {"mask_blobs": np.array(inputs["mask_blobs"]), "l_noise": np.array(inputs["l_noise"])}
+    srcs = {name: np.array(inputs[name]) for name in ("mask_blobs", "l_noise", "rgb_noise")}
     for w, h in ((1, 9), (2, 9), (3, 5), (6, 4)):
         name = f"tiny{w}x{h}"
         arr = rng.randint(0, 256, (h, w), dtype=np.uint8)
@@ -186,10 +186,11 @@ def cv_cases(inputs):
             k = 2 * int(2.5 * sigma + 0.5) + 1
             cases += [(src, k, 1, sigma), (src, 1, k, sigma)]
         cases += [(src, 5, 5, 1.1), (src, 3, 3, 0.8), (src, 9, 1, 0), (src, 7, 3, 2.2), (src, 5, 1, 1)]
+    cases += [("rgb_noise", 5, 3, 1.2), ("rgb_noise", 1, 7, 2)]  # every channel alike
     for src in ("tiny1x9", "tiny2x9", "tiny3x5", "tiny6x4"):
         cases += [(src, 5, 1, 2), (src, 1, 5, 2), (src, 21, 1, 4), (src, 1, 21, 4), (src, 3, 3, 1)]
     for i, (src, kw, kh, sigma) in enumerate(cases):
-        out = save(f"cvblur{i:02d}.png", Image.fromarray(cv2.GaussianBlur(srcs[src], (kw, kh), sigma), "L"))
+        out = save(f"cvblur{i:02d}.png", Image.fromarray(cv2.GaussianBlur(srcs[src], (kw, kh), sigma)))
         manifest["cvblur"].append({"input": src, "kw": kw, "kh": kh, "sigma": sigma, "expected": out})
     for n, sigma in ((1, 1), (3, 0), (7, 0), (9, 0.0), (11, 0), (5, 1.1), (21, 4), (41, 8), (321, 64), (13, 2.5),
                      (31, 6)):

@@ -16,16 +16,30 @@ public static class PillowBlur
         ArgumentNullException.ThrowIfNull(image);
         ArgumentOutOfRangeException.ThrowIfLessThan(passes, 1);
         if (radius < 0) throw new ArgumentOutOfRangeException(nameof(radius), radius, "The radius must be >= 0.");
-        var result = PillowResize.Copy(image);
         var line = new BoxLine(Math.Max(image.Width, image.Height), radius);
-        int ch = image.Channels;
-        byte[] p = result.Pixels;
+        // Rows, then columns as the rows of the transposed image (as Pillow does; it also keeps the memory
+        // access sequential).
+        Image result = BlurRows(PillowResize.Copy(image), line, passes);
+        return Transpose(BlurRows(Transpose(result), line, passes));
+    }
+
+    private static Image BlurRows(Image image, BoxLine line, int passes)
+    {
         for (int y = 0; y < image.Height; y++)
-            for (int c = 0; c < ch; c++)
-                line.Blur(p, y * image.Stride + c, ch, image.Width, passes);
-        for (int x = 0; x < image.Width; x++)
-            for (int c = 0; c < ch; c++)
-                line.Blur(p, x * ch + c, image.Stride, image.Height, passes);
+            for (int c = 0; c < image.Channels; c++)
+                line.Blur(image.Pixels, y * image.Stride + c, image.Channels, image.Width, passes);
+        return image;
+    }
+
+    private static Image Transpose(Image image)
+    {
+        int ch = image.Channels;
+        var result = new Image(image.Height, image.Width, ch);
+        byte[] s = image.Pixels, d = result.Pixels;
+        for (int y = 0; y < image.Height; y++)
+            for (int x = 0; x < image.Width; x++)
+                for (int c = 0; c < ch; c++)
+                    d[(x * image.Height + y) * ch + c] = s[(y * image.Width + x) * ch + c];
         return result;
     }
 
