@@ -68,6 +68,21 @@ public static class InpaintMask
         return new LatentMask(latentWidth, latentHeight, values);
     }
 
+    /// <summary>
+    /// The full-resolution mask inpainting models are conditioned on: gray / 255 in float32, rounded half to even
+    /// when <paramref name="round"/> (A1111 rounds unless mask_round is off). Row-major; the caller scales it to
+    /// the latent size with torch's nearest rule.
+    /// </summary>
+    public static float[] ToConditioning(Image mask, bool round = true)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        byte[] gray = PillowConvert.To(mask, 1).Pixels;
+        var values = new float[gray.Length];
+        for (int i = 0; i < gray.Length; i++)
+            values[i] = round ? MathF.Round(gray[i] / 255f, MidpointRounding.ToEven) : gray[i] / 255f;
+        return values;
+    }
+
     internal static int KernelSize(int sigma) => 2 * (int)(2.5 * sigma + 0.5) + 1;
 
     private static bool HasTranslucentPixel(Image rgba)

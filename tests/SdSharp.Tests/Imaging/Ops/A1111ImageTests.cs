@@ -79,6 +79,14 @@ public class A1111ImageTests
     }
 
     [Fact]
+    public void Conditioning_mask_is_gray_over_255_rounded_unless_asked_not_to()
+    {
+        var mask = new Image(3, 1, 3, [0, 0, 0, 127, 127, 127, 128, 128, 128]);
+        Assert.Equal(new float[] { 0, 0, 1 }, InpaintMask.ToConditioning(mask));
+        Assert.Equal(new float[] { 0, 127 / 255f, 128 / 255f }, InpaintMask.ToConditioning(mask, round: false));
+    }
+
+    [Fact]
     public void Latent_mask_rounds_at_half()
     {
         var mask = new Image(2, 1, 1, [127, 128]);
