@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace SdSharp.IO;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace SdSharp.IO;
 /// checkpoint that would later fail to load, or a truncated PNG). Disposing without committing deletes the
 /// temporary file.
 /// </summary>
-public sealed class AtomicFile : IDisposable
+public sealed partial class AtomicFile : IDisposable
 {
     private bool _committed;
 
@@ -84,8 +86,8 @@ public sealed class AtomicFile : IDisposable
         Stream.Dispose();
         try
         {
-            // Without overwrite the move itself refuses an existing target, so a file created meanwhile survives.
-            File.Move(TemporaryPath, Path, Overwrite);
+            if (Overwrite) File.Move(TemporaryPath, Path, overwrite: true);
+            else MoveWithoutReplacing(TemporaryPath, Path);
         }
         catch (IOException) when (!Overwrite && File.Exists(Path))
         {
@@ -99,6 +101,26 @@ public sealed class AtomicFile : IDisposable
         }
         _committed = true;
     }
+
+    /// <summary>
+    /// Renames unless the target exists, atomically. .NET's File.Move(overwrite: false) checks and then renames on
+    /// Linux, so two writers racing for one name can both "succeed"; renameat2(RENAME_NOREPLACE) cannot.
+    /// </summary>
+    private static void MoveWithoutReplacing(string from, string to)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            const int AtCurrentDirectory = -100, RenameNoReplace = 1, FileExists = 17;
+            if (RenameAt2(AtCurrentDirectory, from, AtCurrentDirectory, to, RenameNoReplace) == 0) return;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == FileExists) throw new IOException($"{to} exists");
+            // Other errors (a file system without RENAME_NOREPLACE): fall back to .NET's move.
+        }
+        File.Move(from, to, overwrite: false);
+    }
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameAt2(int oldDirectory, string oldPath, int newDirectory, string newPath, uint flags);
 
     public void Dispose()
     {
