@@ -12,6 +12,8 @@ public sealed class NoiseSchedule
     private readonly float[] _sigmas;
     // log σ in double of the float32 σ: a table σ maps back to exactly its own timestep.
     private readonly double[] _logSigmas;
+    // log σ as k-diffusion's float32 buffer holds it, for building schedules with torch's float32 arithmetic.
+    private readonly float[] _logSigmasF32;
     private readonly int _skip;
 
     /// <param name="alphasCumprod">ᾱ for each timestep, increasing noise (ᾱ decreasing).</param>
@@ -24,11 +26,13 @@ public sealed class NoiseSchedule
         _skip = skip;
         _sigmas = new float[alphasCumprod.Length];
         _logSigmas = new double[alphasCumprod.Length];
+        _logSigmasF32 = new float[alphasCumprod.Length];
         for (int i = 0; i < _sigmas.Length; i++)
         {
             float a = alphasCumprod[i];
             _sigmas[i] = MathF.Sqrt((1f - a) / a); // float32 steps, as k-diffusion computes the buffer
             _logSigmas[i] = Math.Log(_sigmas[i]);
+            _logSigmasF32[i] = MathF.Log(_sigmas[i]);
         }
     }
 
@@ -110,8 +114,18 @@ public sealed class NoiseSchedule
     /// </summary>
     public double[] UniformSigmas(int n)
     {
-        double[] t = Linspace(SigmaToT(SigmaMax), SigmaToT(SigmaMin), n);
-        return [.. t.Select(x => (double)(float)TToSigma(x)), 0.0];
+        float[] t = LinspaceF32((float)SigmaToT(SigmaMax), (float)SigmaToT(SigmaMin), n);
+        return [.. t.Select(x => (double)TToSigmaF32(x)), 0.0];
+    }
+
+    /// <summary><see cref="TToSigma"/> in torch's float32 steps, as A1111's schedules compute it.</summary>
+    internal float TToSigmaF32(float t)
+    {
+        if (IsLcm) t = Math.Clamp((t - (_skip - 1)) / _skip, 0, _logSigmas.Length - 1);
+        int low = (int)MathF.Floor(t), high = (int)MathF.Ceiling(t);
+        float w = t - MathF.Truncate(t);
+        float logSigma = (1 - w) * _logSigmasF32[low] + w * _logSigmasF32[high];
+        return MathF.Exp(logSigma);
     }
 
     /// <summary>
@@ -126,6 +140,29 @@ public sealed class NoiseSchedule
         int halfway = n / 2;
         for (int i = 0; i < n; i++)
             values[i] = i < halfway ? start + step * i : end - step * (n - 1 - i);
+        return values;
+    }
+
+    /// <summary>
+    /// torch.linspace in float32 as x86 builds compute it: each half from its end with a fused multiply-add, and
+    /// 8-wide blocks (AVX2) filled as base + k·step from the block's first value. Schedules built from it match
+    /// A1111's float32 σ bit for bit where the later float ops agree.
+    /// </summary>
+    internal static float[] LinspaceF32(float start, float end, int n)
+    {
+        var values = new float[n];
+        if (n == 1) { values[0] = start; return values; }
+        float step = (end - start) / (n - 1);
+        int halfway = n / 2;
+        float At(int i) => i < halfway ? MathF.FusedMultiplyAdd(step, i, start) : MathF.FusedMultiplyAdd(-step, n - i - 1, end);
+        int index = 0;
+        for (; index <= n - 16; index += 16) // two 8-wide vectors per loop turn, the rest one by one
+            for (int half = 0; half < 16; half += 8)
+            {
+                float block = At(index + half);
+                for (int k = 0; k < 8; k++) values[index + half + k] = block + k * step;
+            }
+        for (; index < n; index++) values[index] = At(index);
         return values;
     }
 

@@ -49,6 +49,12 @@ public sealed record SamplerContext
 
     public SamplerOptions Options { get; init; } = new();
 
+    /// <summary>
+    /// The model's prediction type. Only UniPC reads it: A1111 turns v into ε with ᾱ at the truncated timestep,
+    /// which UniPC's fractional timesteps make differ from the exact conversion.
+    /// </summary>
+    public Prediction Prediction { get; init; }
+
     /// <summary>Called once per step after the model call(s) that give its x0 estimate.</summary>
     public Action<SamplerProgress>? Progress { get; init; }
 
@@ -87,6 +93,7 @@ internal sealed class SamplerRun
     public double TMin { get; }
     public double TMax { get; }
     public NoiseSchedule Schedule => _context.Schedule;
+    public Prediction Prediction => _context.Prediction;
 
     /// <summary>D(x, σ), after checking for cancellation.</summary>
     public Tensor Denoise(Tensor x, double sigma)

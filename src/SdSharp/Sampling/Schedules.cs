@@ -73,20 +73,29 @@ public sealed class ScheduleType
 /// <summary>The schedule functions of A1111's <c>sd_schedulers.py</c> and k-diffusion's <c>get_sigmas_*</c>.</summary>
 internal static class Schedules
 {
+    // The schedules below repeat torch's float32 steps (one rounding per tensor op), so their σ are A1111's bits:
+    // the Brownian tree rounds σ to 6 decimals, and one ulp can move a query across that grid.
+
     public static double[] Karras(ScheduleInput s)
     {
-        double[] ramp = NoiseSchedule.Linspace(0, 1, s.N);
+        float[] ramp = NoiseSchedule.LinspaceF32(0, 1, s.N);
         double minInv = Math.Pow(s.SigmaMin, 1 / s.Rho), maxInv = Math.Pow(s.SigmaMax, 1 / s.Rho);
-        return AppendZero(ramp.Select(r => Math.Pow(maxInv + r * (minInv - maxInv), s.Rho)));
+        float span = (float)(minInv - maxInv), top = (float)maxInv;
+        return AppendZero(ramp.Select(r => Math.Pow(top + r * span, s.Rho)));
     }
 
     public static double[] Exponential(ScheduleInput s) =>
-        AppendZero(NoiseSchedule.Linspace(Math.Log(s.SigmaMax), Math.Log(s.SigmaMin), s.N).Select(v => Math.Exp(v)));
+        AppendZero(NoiseSchedule.LinspaceF32((float)Math.Log(s.SigmaMax), (float)Math.Log(s.SigmaMin), s.N).Select(v => (double)MathF.Exp(v)));
 
     public static double[] Polyexponential(ScheduleInput s)
     {
         double logMin = Math.Log(s.SigmaMin), logMax = Math.Log(s.SigmaMax);
-        return AppendZero(NoiseSchedule.Linspace(1, 0, s.N).Select(r => Math.Exp(Math.Pow(r, s.Rho) * (logMax - logMin) + logMin)));
+        float span = (float)(logMax - logMin), bottom = (float)logMin;
+        return AppendZero(NoiseSchedule.LinspaceF32(1, 0, s.N).Select(r =>
+        {
+            float ramp = s.Rho == 1 ? r : (float)Math.Pow(r, s.Rho); // torch copies for ** 1
+            return (double)MathF.Exp(ramp * span + bottom);
+        }));
     }
 
     /// <summary>
@@ -95,19 +104,19 @@ internal static class Schedules
     /// </summary>
     public static double[] EvenTimesteps(ScheduleInput s, bool sgm)
     {
-        double start = s.Model.SigmaToT((float)s.SigmaMax), end = s.Model.SigmaToT((float)s.SigmaMin);
-        double[] t = sgm ? NoiseSchedule.Linspace(start, end, s.N + 1)[..^1] : NoiseSchedule.Linspace(start, end, s.N);
-        return AppendZero(t.Select(x => s.Model.TToSigma(x)));
+        float start = (float)s.Model.SigmaToT((float)s.SigmaMax), end = (float)s.Model.SigmaToT((float)s.SigmaMin);
+        float[] t = sgm ? NoiseSchedule.LinspaceF32(start, end, s.N + 1)[..^1] : NoiseSchedule.LinspaceF32(start, end, s.N);
+        return AppendZero(t.Select(x => (double)s.Model.TToSigmaF32(x)));
     }
 
     /// <summary>tan of angles evenly between atan σmax and atan σmin; it ends at σmin, not 0.</summary>
     public static double[] KlOptimal(ScheduleInput s)
     {
-        double alphaMin = Math.Atan((float)s.SigmaMin), alphaMax = Math.Atan((float)s.SigmaMax);
+        float alphaMin = MathF.Atan((float)s.SigmaMin), alphaMax = MathF.Atan((float)s.SigmaMax);
         return [.. Enumerable.Range(0, s.N + 1).Select(i =>
         {
-            double f = (double)i / s.N;
-            return (double)(float)Math.Tan(f * alphaMin + (1 - f) * alphaMax);
+            float f = (float)i / s.N;
+            return (double)MathF.Tan(f * alphaMin + (1 - f) * alphaMax);
         })];
     }
 

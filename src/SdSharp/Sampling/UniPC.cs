@@ -117,7 +117,15 @@ internal static class UniPC
         double alpha = 1 / (sigma * sigma + 1);
         using Tensor eps = TimestepSamplers.Eps(s, xDdpm, sigma, alpha);
         double a = Math.Exp(vp.LogAlpha(t)), std = vp.Std(t);
-        return Lin((1 / a, xDdpm), (-std / a, eps));
+        if (s.Prediction != Prediction.V) return Lin((1 / a, xDdpm), (-std / a, eps));
+
+        // A1111's CompVisTimestepsVDenoiser: ε = √ᾱ[int(t)]·v + √(1 − ᾱ[int(t)])·x with v recovered from our exact ε
+        double input = s.Schedule.SigmaToT(sigma), nearest = Math.Round(input);
+        double truncated = s.Schedule.AlphasCumprod[(int)(Math.Abs(input - nearest) < 1e-6 ? nearest : Math.Floor(input))];
+        double ratio = Math.Sqrt(truncated / alpha);
+        double onX = Math.Sqrt(1 - truncated) - ratio * Math.Sqrt(1 - alpha);
+        // x0 = (x − std·ε')/a with ε' = ratio·ε + onX·x
+        return Lin(((1 - std * onX) / a, xDdpm), (-std * ratio / a, eps));
     }
 
     /// <summary>Solves the leading n×n block of R·ρ = b (Gaussian elimination with partial pivoting).</summary>
