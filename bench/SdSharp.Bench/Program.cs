@@ -15,6 +15,8 @@ switch (what)
         return 0;
     case "png":
         return PngBench.Run();
+    case "adherence": // adherence DIR [--heldout PATH]: scores generated held-out images
+        return SdSharp.Bench.Adherence.AdherenceBench.Run(args);
     default:
         Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm, tokenizer, png");
         return 2;
