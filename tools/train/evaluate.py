@@ -12,6 +12,7 @@ the rates against the targets. --sampler picks the scheduler (A1111 names in bra
 It also checks that transformers' CLIPTokenizer reads the tokenizer folder and gives our ids.
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -43,6 +44,27 @@ def check_tokenizer(folder, prompts):
     return not bad
 
 
+@torch.no_grad()
+def check_text_encoder(pipe, folder):
+    """transformers must read the published "text_model."-prefixed names; if the pipeline's text encoder does not
+    match the file, say so and load the file's weights into it ourselves."""
+    import model as M
+    from safetensors.torch import load_file
+    state = {k: v.float() for k, v in load_file(os.path.join(folder, "text_encoder", "model.safetensors")).items()}
+    reference = copy.deepcopy(pipe.text_encoder).float()
+    M.load_text_encoder_state(reference, state)
+    ids = torch.tensor([pipe.tokenizer("a large red circle on the left on a blue background", padding="max_length",
+                                       max_length=77).input_ids])
+    a = pipe.text_encoder(ids.to(pipe.text_encoder.device)).last_hidden_state.float().cpu()
+    b = reference(ids).last_hidden_state.float()
+    if torch.allclose(a, b, atol=1e-4):
+        print("text encoder: transformers' from_pretrained read the weights file correctly", flush=True)
+    else:
+        print(f"text encoder: from_pretrained did NOT read the weights file (max diff {(a - b).abs().max():.3g}); "
+              "loading it explicitly", flush=True)
+        M.load_text_encoder_state(pipe.text_encoder, state)
+
+
 def pipeline_images(folder, prompts, seeds, sampler, steps, cfg, device, batch):
     import diffusers
     from diffusers import StableDiffusionPipeline
@@ -57,6 +79,7 @@ def pipeline_images(folder, prompts, seeds, sampler, steps, cfg, device, batch):
         pipe.scheduler = diffusers.EulerAncestralDiscreteScheduler.from_config(config)
     elif sampler == "ddim":
         pipe.scheduler = diffusers.DDIMScheduler.from_config(config)
+    check_text_encoder(pipe, folder)
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     out = []

@@ -1,36 +1,40 @@
 """Trains the bundled text-to-image model: the KL autoencoder first, then the UNet and the CLIP text encoder
 together, on scenes drawn and rendered on the fly (dataset.py), and saves a diffusers folder with fp16 weights.
 
-    PYTHONPATH=/path/to/diffusers/src python3 tools/train/train.py --out out/train \
-        --vae-minutes 2.5 --unet-minutes 5.5 --total-minutes 9.3
+    PYTHONPATH=/path/to/diffusers/src python3 tools/train/train.py --out out/run --state-dir out/state \
+        --vae-minutes 2 --unet-minutes 6 --total-minutes 8.6
 
-Phases and outputs (all under --out):
+Outputs under --out (a few MB besides the model):
   tokenizer/                 BPE merges learned from the caption grammar (tokenizer.py)
-  vae.pt                     the autoencoder after phase 1 (fp32) with its latent scaling factor
-  vae_recon.png              held-out scenes and their reconstructions (top: input, bottom: output)
-  state.pt                   UNet, text encoder, their EMA copies and the optimizer after phase 2 (--resume goes on)
   model/                     the diffusers folder (fp16): model_index.json, unet/, vae/, text_encoder/, tokenizer/,
                              scheduler/ -- copy it to models/ to bundle it
-  heldout_grid.png, seen_grid.png, two_objects_grid.png   samples of the shipped weights (captions in *.txt)
+  vae_recon.png              held-out scenes (rows 1, 3, ...) above their reconstructions
+  heldout_grid.png, seen_grid.png, two_objects_grid.png   samples of the exported weights (captions in *_grid.txt)
   vae_loss.csv, unet_loss.csv, adherence.csv, loss.png, train.log, summary.json
+and under --state-dir (default --out; about 125 MB):
+  vae.pt                     the autoencoder after phase 1 (fp32) with its latent scaling factor
+  state.pt                   UNet, text encoder, their EMA copies and the optimizer (--resume goes on from here)
 
 Budgets are wall-clock minutes per phase (or exact step counts with --vae-steps/--unet-steps); --total-minutes
-caps the whole run, keeping a reserve for the export and the final evaluation. Seeds are fixed, but a time budget
-makes the number of steps, and so the result, depend on the machine.
---smoke runs a few steps of everything on the CPU (a minute or two) to check the script end to end.
+caps the whole run, counted from the process start, keeping --reserve-seconds for the export and the final
+evaluation. Seeds are fixed, but a time budget makes the number of steps, and so the result, depend on the machine.
+--smoke runs a few steps of everything on the CPU (under a minute) to check the script end to end.
 """
-import argparse
-import copy
-import csv
-import json
-import math
-import os
-import sys
 import time
-import traceback
 
-import numpy as np
-import torch
+PROCESS_START = time.time()  # --total-minutes counts from here, imports included
+
+import argparse  # noqa: E402
+import copy  # noqa: E402
+import csv  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import traceback  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -48,7 +52,7 @@ SIZE_LIMIT_BYTES = 25 * 1000 * 1000
 class Log:
     def __init__(self, path):
         self.file = open(path, "a", encoding="utf-8")
-        self.start = time.time()
+        self.start = PROCESS_START
 
     def __call__(self, message):
         line = f"[{time.time() - self.start:7.1f}s] {message}"
@@ -274,27 +278,29 @@ def vae_report(args, vae, device, log):
 
 # ------------------------------------------------------------------------------------------- phase 2: UNet + text
 
+@torch.no_grad()
 def ema_update(ema_params, params, decay):
     torch._foreach_mul_(ema_params, decay)
     torch._foreach_add_(ema_params, params, alpha=1 - decay)
 
 
 @torch.no_grad()
-def sample_eval(args, nets, tokenizer, device, sets, log, step=None, save_dir=None, steps=20):
+def sample_eval(args, nets, tokenizer, device, sets, log, step=None, save_dir=None, steps=20, guidance=None):
     unet, text_encoder, vae = nets
+    guidance = args.cfg if guidance is None else guidance
     results = {}
     for name, expected in sets:
         images = []
         for i in range(0, len(expected), args.eval_batch):
             chunk = expected[i:i + args.eval_batch]
             images.append(M.ddim_sample(unet, text_encoder, vae, tokenizer, [e["prompt"] for e in chunk],
-                                        [e["seed"] for e in chunk], steps=steps, guidance=args.cfg, device=device,
+                                        [e["seed"] for e in chunk], steps=steps, guidance=guidance, device=device,
                                         autocast_dtype=torch.bfloat16 if device.type == "cuda" else None))
         images = dataset.to_uint8(torch.cat(images))
         rates, text = score_images(images, expected)
         results[name] = rates
         log(f"adherence on {name} prompts{'' if step is None else f' at step {step}'} "
-            f"({len(expected)} prompts, DDIM {steps}, CFG {args.cfg}):\n{text}")
+            f"({len(expected)} prompts, DDIM {steps}, CFG {guidance}):\n{text}")
         if save_dir:
             optional(log, f"{name} grid", save_grid, os.path.join(save_dir, f"{name}_grid.png"), images)
             with open(os.path.join(save_dir, f"{name}_grid.txt"), "w") as f:
@@ -303,7 +309,7 @@ def sample_eval(args, nets, tokenizer, device, sets, log, step=None, save_dir=No
 
 
 def train_unet(args, device, data, vae, tokenizer, log, init=None):
-    state_path = os.path.join(args.out, "state.pt")
+    state_path = os.path.join(args.state_dir, "state.pt")
     unet, text_encoder = M.build_unet(), M.build_text_encoder(tokenizer)
     resumed = None
     if args.resume and os.path.exists(state_path):
@@ -438,6 +444,7 @@ def cpu_timing(nets, tokenizer, log, threads=2):
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="out/train")
+    p.add_argument("--state-dir", default=None, help="where vae.pt and state.pt (~125 MB) go; default --out")
     p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vae-minutes", type=float, default=2.5)
@@ -457,6 +464,8 @@ def parse_args(argv):
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--empty-fraction", type=float, default=0.1, help="captions dropped for classifier-free guidance")
     p.add_argument("--cfg", type=float, default=7.0, help="guidance scale of the evaluation samples")
+    p.add_argument("--cfg-sweep", type=lambda v: [float(x) for x in v.split(",")], default=[3.0, 5.0, 9.0],
+                   help="other guidance scales the final held-out evaluation also tries")
     p.add_argument("--eval-every", type=float, default=90, help="seconds between adherence checks (0: none)")
     p.add_argument("--eval-count", type=int, default=64)
     p.add_argument("--eval-batch", type=int, default=64)
@@ -465,6 +474,7 @@ def parse_args(argv):
     p.add_argument("--init-from", default=None, help="a diffusers folder to start from (its VAE is kept)")
     p.add_argument("--smoke", action="store_true", help="a few steps of everything on the CPU")
     args = p.parse_args(argv)
+    args.state_dir = args.state_dir or args.out
     if args.smoke:
         args.device = args.device or "cpu"
         args.vae_steps, args.unet_steps = args.vae_steps or 3, args.unet_steps or 3
@@ -477,6 +487,7 @@ def parse_args(argv):
 def main(argv):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
+    os.makedirs(args.state_dir, exist_ok=True)
     log = Log(os.path.join(args.out, "train.log"))
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     log(f"train.py {' '.join(argv)}")
@@ -498,7 +509,7 @@ def main(argv):
     summary = {"args": vars(args), "torch": torch.__version__, "device": str(device)}
 
     # ---- phase 1: the autoencoder
-    vae_path = os.path.join(args.out, "vae.pt")
+    vae_path = os.path.join(args.state_dir, "vae.pt")
     init = M.load_diffusers_folder(args.init_from, device) if args.init_from else None
     vae_rows = []
     if init is not None:
@@ -541,6 +552,10 @@ def main(argv):
     r_unet, r_text, r_vae = (n.to(device) for n in shipped)
     summary["adherence"] = sample_eval(args, (r_unet, r_text, r_vae), tokenizer, device, sets, log,
                                        save_dir=args.out, steps=2 if args.smoke else 20)
+    if not args.smoke:
+        summary["heldout_adherence_by_cfg"] = {
+            g: sample_eval(args, (r_unet, r_text, r_vae), tokenizer, device, sets[:1], log, guidance=g)["heldout"]
+            for g in args.cfg_sweep if g != args.cfg}
     two = dataset.sample_scenes(np.random.default_rng(7), 16, excluded, two_object_fraction=1.0, say_size_fraction=1.0)
     two_set = [dict(prompt=c, seed=3000 + i) for i, c in enumerate(two.captions())]
     optional(log, "two-object samples", lambda: (
