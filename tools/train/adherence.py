@@ -28,29 +28,32 @@ def border_width(side):
 
 
 def largest_component(mask):
-    """Largest 4-connected component of a boolean (H, W) mask, ties to the earliest first pixel in row-major order."""
+    """Largest 4-connected component of a boolean (H, W) mask, ties to the earliest first pixel in row-major order.
+    Vectorised: every pixel starts labelled with its own flat index; neighbours take the smaller label and labels
+    jump to their pixel's label until nothing changes, so each component ends labelled with its first pixel."""
     h, w = mask.shape
-    labels = np.full((h, w), -1, np.int32)
-    best, best_size, current = -1, 0, 0
+    n = h * w
+    if not mask.any():
+        return np.zeros_like(mask)
     flat = mask.ravel()
-    lab = labels.ravel()
-    for start in np.flatnonzero(flat):
-        if lab[start] >= 0:
-            continue
-        stack, size = [start], 0
-        lab[start] = current
-        while stack:
-            i = stack.pop()
-            size += 1
-            y, x = divmod(int(i), w)
-            for j, ok in ((i - w, y > 0), (i + w, y < h - 1), (i - 1, x > 0), (i + 1, x < w - 1)):
-                if ok and flat[j] and lab[j] < 0:
-                    lab[j] = current
-                    stack.append(j)
-        if size > best_size:
-            best, best_size = current, size
-        current += 1
-    return labels == best if best >= 0 else np.zeros_like(mask)
+    labels = np.where(flat, np.arange(n), n)  # n: background
+    while True:
+        g = labels.reshape(h, w)
+        m = g.copy()
+        np.minimum(m[1:, :], g[:-1, :], out=m[1:, :])
+        np.minimum(m[:-1, :], g[1:, :], out=m[:-1, :])
+        np.minimum(m[:, 1:], g[:, :-1], out=m[:, 1:])
+        np.minimum(m[:, :-1], g[:, 1:], out=m[:, :-1])
+        new = np.where(flat, m.ravel(), n)
+        lookup = np.append(new, n)
+        for _ in range(4):  # pointer jumping: a label is a pixel of the same component with a label of its own
+            new = lookup[new]
+            lookup = np.append(new, n)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    counts = np.bincount(labels[flat], minlength=n)
+    return (labels == int(counts.argmax())).reshape(h, w)
 
 
 def score(image, palette, positions):
