@@ -207,6 +207,7 @@ def save_diffusers_folder(folder, unet, vae, text_encoder, tokenizer, diffusers_
     save_file(fp16_state(unet), os.path.join(folder, "unet", "diffusion_pytorch_model.safetensors"))
     vae.save_config(os.path.join(folder, "vae"))
     save_file(fp16_state(vae), os.path.join(folder, "vae", "diffusion_pytorch_model.safetensors"))
+    text_encoder.config.architectures = ["CLIPTextModel"]  # as SD 1.x's text_encoder/config.json names it
     text_encoder.config.save_pretrained(os.path.join(folder, "text_encoder"))
     save_file(with_text_model_prefix(fp16_state(text_encoder)), os.path.join(folder, "text_encoder", "model.safetensors"))
     tokenizer.save(os.path.join(folder, "tokenizer"))
