@@ -392,8 +392,10 @@ def train_unet(args, device, data, vae, tokenizer, log, init=None):
             log(f"unet step {step0 + step:6d}  loss {avg:.5f}  lr {opt.param_groups[0]['lr']:.2e}  "
                 f"{step * args.unet_batch / (time.time() - t0):7.0f} samples/s")
         if args.eval_every > 0 and time.time() >= next_eval and not budget.done(step):
-            res = sample_eval(args, (ema_unet, ema_text, vae), tokenizer, device, sets, log, step=step0 + step)
-            evals.append((step0 + step, round(time.time() - t0, 1), res))
+            res = optional(log, "adherence check", sample_eval, args, (ema_unet, ema_text, vae), tokenizer, device,
+                           sets, log, step=step0 + step)
+            if res:
+                evals.append((step0 + step, round(time.time() - t0, 1), res))
             next_eval = time.time() + args.eval_every
     log(f"UNet trained: {step} steps in {time.time() - t0:.0f} s (total step {step0 + step})")
     state = {"unet": unet.state_dict(), "text_encoder": text_encoder.state_dict(), "ema_unet": ema_unet.state_dict(),
@@ -410,7 +412,12 @@ def export(args, unet, text_encoder, vae, tokenizer, log):
     M.save_diffusers_folder(folder, unet, vae, text_encoder, tokenizer, diffusers.__version__)
     size = M.folder_size(folder)
     log(f"exported {folder}: {size / 1e6:.2f} MB{'' if size <= SIZE_LIMIT_BYTES else '  -- OVER THE 25 MB LIMIT'}")
-    # Read it back with the same classes and check every weight is the fp16 value of the trained one.
+    return folder, size
+
+
+def check_export(folder, unet, text_encoder, vae, tokenizer, log):
+    """Reads the folder back with the same classes; every weight must be the fp16 value of the trained one.
+    Returns the reloaded (unet, text_encoder, vae): what ships."""
     r_unet, r_vae, r_text, r_tok = M.load_diffusers_folder(folder)
     for name, trained, loaded in (("unet", unet, r_unet), ("vae", vae, r_vae), ("text_encoder", text_encoder, r_text)):
         a, b = M.fp16_state(trained), M.fp16_state(loaded)
@@ -420,7 +427,7 @@ def export(args, unet, text_encoder, vae, tokenizer, log):
     assert r_tok.vocab == tokenizer.vocab and r_tok.merges == tokenizer.merges
     assert abs(r_vae.config.scaling_factor - vae.config.scaling_factor) < 1e-12
     log("export check: every reloaded weight equals the fp16 value of the trained one")
-    return folder, size, (r_unet, r_text, r_vae)
+    return r_unet, r_text, r_vae
 
 
 def cpu_timing(nets, tokenizer, log):
@@ -451,8 +458,8 @@ def parse_args(argv):
     p.add_argument("--state-dir", default=None, help="where vae.pt and state.pt (~125 MB) go; default --out")
     p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--vae-minutes", type=float, default=2.5)
-    p.add_argument("--unet-minutes", type=float, default=5.5)
+    p.add_argument("--vae-minutes", type=float, default=2.0)
+    p.add_argument("--unet-minutes", type=float, default=6.0)
     p.add_argument("--vae-steps", type=int, default=None, help="exact step count instead of --vae-minutes")
     p.add_argument("--unet-steps", type=int, default=None, help="exact step count instead of --unet-minutes")
     p.add_argument("--total-minutes", type=float, default=None, help="cap on the whole run (the UNet phase is cut)")
@@ -483,7 +490,7 @@ def parse_args(argv):
         args.device = args.device or "cpu"
         args.vae_steps, args.unet_steps = args.vae_steps or 3, args.unet_steps or 3
         args.vae_batch, args.unet_batch, args.eval_count, args.eval_batch = 2, 4, 4, 4
-        args.log_every, args.eval_every = 1, 0
+        args.log_every, args.eval_every = 1, 0.5  # one or two periodic checks
         args.unet_warmup = args.vae_warmup = 1
     return args
 
@@ -549,17 +556,22 @@ def main(argv):
     optional(log, "loss.png", plot_losses, os.path.join(args.out, "loss.png"), vae_rows, unet_rows)
 
     # ---- export, read back, evaluate what ships
-    folder, size, shipped = export(args, unet, text_encoder, vae, tokenizer, log)
+    folder, size = export(args, unet, text_encoder, vae, tokenizer, log)
     summary.update(model_folder=folder, model_bytes=size,
                    parameters={"unet": M.parameter_count(unet), "vae": M.parameter_count(vae),
                                "text_encoder": M.parameter_count(text_encoder)})
+    shipped = optional(log, "export check", check_export, folder, unet, text_encoder, vae, tokenizer, log)
+    summary["export_check"] = shipped is not None
+    if shipped is None:
+        log("evaluating the trained weights in memory instead of the exported folder")
+        shipped = (unet, text_encoder, vae)
     r_unet, r_text, r_vae = (n.to(device) for n in shipped)
-    summary["adherence"] = sample_eval(args, (r_unet, r_text, r_vae), tokenizer, device, sets, log,
-                                       save_dir=args.out, steps=2 if args.smoke else 20)
+    summary["adherence"] = optional(log, "final adherence", sample_eval, args, (r_unet, r_text, r_vae), tokenizer,
+                                    device, sets, log, save_dir=args.out, steps=2 if args.smoke else 20)
     if not args.smoke:
         summary["heldout_adherence_by_cfg"] = {
-            g: sample_eval(args, (r_unet, r_text, r_vae), tokenizer, device, sets[:1], log, guidance=g)["heldout"]
-            for g in args.cfg_sweep if g != args.cfg}
+            g: optional(log, f"adherence at CFG {g}", sample_eval, args, (r_unet, r_text, r_vae), tokenizer, device,
+                        sets[:1], log, guidance=g) for g in args.cfg_sweep if g != args.cfg}
     two = dataset.sample_scenes(np.random.default_rng(7), 16, excluded, two_object_fraction=1.0, say_size_fraction=1.0)
     two_set = [dict(prompt=c, seed=3000 + i) for i, c in enumerate(two.captions())]
     optional(log, "two-object samples", lambda: (
