@@ -25,8 +25,10 @@ switch (what)
     case "sd-cpu":
         SdCpuBench.Run(threads, args.Length > 1 && !args[1].StartsWith("--") ? args[1] : "sd1");
         return 0;
+    case "adherence": // adherence DIR [--heldout PATH]: scores generated held-out images
+        return SdSharp.Bench.Adherence.AdherenceBench.Run(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm, tokenizer, png, sd-cpu, cuda-check");
+        Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm, tokenizer, png, vae, sd-cpu, cuda-check, gpu, adherence");
         return 2;
 }
 
