@@ -7,6 +7,7 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create(CliConsole console)
     {
+        foreach (var command in GenerateCommands.Create(console)) yield return command;
         yield return ModelCommands.Create(console);
         yield return PngInfoCommand.Create(console);
         yield return TokenizeCommand.Create(console);
