@@ -69,7 +69,7 @@ def unet_config(family, tiny):
                    projection_class_embeddings_input_dim=2816, norm_num_groups=32)
         if tiny:
             cfg.update(sample_size=8, block_out_channels=[8, 16, 32], transformer_layers_per_block=[1, 1, 2],
-                       attention_head_dim=[2, 4, 4], cross_attention_dim=48, addition_time_embed_dim=8,
+                       attention_head_dim=[2, 4, 4], cross_attention_dim=64, addition_time_embed_dim=8,
                        projection_class_embeddings_input_dim=32 + 6 * 8, norm_num_groups=4)
         return cfg
     if family == "refiner":
@@ -109,7 +109,7 @@ def clip_config(kind, tiny, layers=None):
                pad_token_id=1, layer_norm_eps=1e-5, **full)
     if tiny:
         cfg.update(vocab_size=1000, bos_token_id=998, eos_token_id=999, intermediate_size=64, num_attention_heads=4,
-                   hidden_size={"L": 16, "H": 32, "G": 32}[kind], projection_dim={"L": 16, "H": 32, "G": 32}[kind],
+                   hidden_size=32, projection_dim=32,   # the tiny UNets attend to 32-wide (SDXL: 64-wide) text
                    num_hidden_layers=3)
     if layers is not None:
         cfg["num_hidden_layers"] = layers
