@@ -20,6 +20,8 @@ switch (what)
         return PngBench.Run();
     case "cuda-check":
         return CudaCheck.Run(args.Length > 1 && !args[1].StartsWith("--") ? args[1] : Directory.GetCurrentDirectory());
+    case "verify-full":
+        return VerifyFull.Run(args[1]);
     case "gpu":
         return GpuBench.Run(args[1], args[2], args.Length > 3 ? SdSharp.Tensors.DTypeInfo.Parse(args[3]) : SdSharp.Tensors.DType.F16);
     case "sd-cpu":
@@ -28,7 +30,7 @@ switch (what)
     case "adherence": // adherence DIR [--heldout PATH]: scores generated held-out images
         return SdSharp.Bench.Adherence.AdherenceBench.Run(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm, tokenizer, png, vae, sd-cpu, cuda-check, gpu, adherence");
+        Console.Error.WriteLine($"unknown benchmark '{what}'; available: gemm, tokenizer, png, vae, sd-cpu, cuda-check, gpu, verify-full, adherence");
         return 2;
 }
 
