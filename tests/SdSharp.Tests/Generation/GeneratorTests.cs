@@ -173,9 +173,9 @@ public sealed class BundledModelFixture : IDisposable
 /// <summary>Every family's pipeline end to end on the tiny random fixtures (SDXL vector, refiner, SD 2.x, inpainting).</summary>
 public sealed class FamilyPipelineTests
 {
-    // The tiny SD 1.x fixtures pair a 16-wide CLIP with a 32-wide UNet context (fixed in make_model_fixtures.py,
-    // to be regenerated); SD 1.x runs end to end on the bundled model above.
     [Theory]
+    [InlineData("sd1", ModelFamily.SD1)]
+    [InlineData("sd1-inpaint", ModelFamily.SD1)]
     [InlineData("sd2", ModelFamily.SD2)]
     [InlineData("sdxl", ModelFamily.SDXL)]
     [InlineData("refiner", ModelFamily.SDXLRefiner)]

@@ -41,7 +41,7 @@ public sealed class TextConditionerTests(TinyEncoders tiny) : IClassFixture<Tiny
         var conditioner = TextConditioner.ForSd1(TinyEncoders.Tokenizer, tiny.Sd1, new ConditioningOptions { Emphasis = mode });
         using var c = conditioner.Condition(Plan(prompt));
         Tensor context = Positive(c).CrossAttention;
-        Assert.Equal(new Shape(1, 77, 16), context.Shape);
+        Assert.Equal(new Shape(1, 77, 32), context.Shape);
 
         PromptChunk chunk = TinyEncoders.Chunks(prompt)[0];
         float[] raw = TinyEncoders.Raw(tiny.Sd1, chunk, new HiddenLayer(L, true));
@@ -116,12 +116,12 @@ public sealed class TextConditionerTests(TinyEncoders tiny) : IClassFixture<Tiny
         foreach (var (clipL, bigG, layout) in new[] { (tiny.SdxlL, tiny.SdxlG, "single file"), (tiny.SdxlLDiffusers, tiny.SdxlGDiffusers, "diffusers") })
         {
             var conditioner = TextConditioner.ForSdxl(TinyEncoders.Tokenizer, clipL, bigG);
-            Assert.Equal((48, 32), (conditioner.ContextDim, conditioner.PooledDim));
+            Assert.Equal((64, 32), (conditioner.ContextDim, conditioner.PooledDim));
             using var c = conditioner.Condition(Plan(prompt));
             TextConditioning cond = Positive(c);
-            Assert.Equal(new Shape(1, 77, 48), cond.CrossAttention.Shape);
-            Reference.AssertClose(l, Part(cond.CrossAttention, 0, 0, 16), Tolerance, $"{layout} CLIP-L");
-            Reference.AssertClose(g, Part(cond.CrossAttention, 0, 16, 32), Tolerance, $"{layout} bigG");
+            Assert.Equal(new Shape(1, 77, 64), cond.CrossAttention.Shape);
+            Reference.AssertClose(l, Part(cond.CrossAttention, 0, 0, 32), Tolerance, $"{layout} CLIP-L");
+            Reference.AssertClose(g, Part(cond.CrossAttention, 0, 32, 32), Tolerance, $"{layout} bigG");
             Assert.Equal(new Shape(1, 32), cond.Pooled!.Shape);
             Reference.AssertClose(pooled, cond.Pooled.ToArray(), Tolerance, $"{layout} pooled");
         }
@@ -145,7 +145,7 @@ public sealed class TextConditionerTests(TinyEncoders tiny) : IClassFixture<Tiny
         var conditioner = TextConditioner.ForSdxl(TinyEncoders.Tokenizer, tiny.SdxlL, tiny.SdxlG);
         using var c = conditioner.Condition(Plan("", ""));
         StepConditioning step = c.ConditioningAt(1);
-        Assert.Equal(new Shape(1, 77, 48), step.Negative.CrossAttention.Shape);
+        Assert.Equal(new Shape(1, 77, 64), step.Negative.CrossAttention.Shape);
         Assert.All(step.Negative.CrossAttention.ToArray(), v => Assert.Equal(0f, v));
         Assert.All(step.Negative.Pooled!.ToArray(), v => Assert.Equal(0f, v));
         // The same empty text as a prompt is encoded: only the negative side is zeroed.
@@ -168,7 +168,7 @@ public sealed class TextConditionerTests(TinyEncoders tiny) : IClassFixture<Tiny
         float[] filler = TinyEncoders.Raw(tiny.Sd1, TinyEncoders.Chunks("")[0], new HiddenLayer(L, true));
         Reference.AssertClose(filler, sd1.CrossAttention.ToArray(), Tolerance, "empty prompt");
         using var sdxl = TextConditioner.ForSdxl(TinyEncoders.Tokenizer, tiny.SdxlL, tiny.SdxlG).EncodeEmptyPrompt();
-        Assert.Equal(new Shape(1, 77, 48), sdxl.CrossAttention.Shape);
+        Assert.Equal(new Shape(1, 77, 64), sdxl.CrossAttention.Shape);
         Assert.Contains(sdxl.CrossAttention.ToArray(), v => v != 0);
     }
 
@@ -193,7 +193,7 @@ public sealed class TextConditionerTests(TinyEncoders tiny) : IClassFixture<Tiny
         var conditioner = TextConditioner.ForSd1(TinyEncoders.Tokenizer, tiny.Sd1);
         using var c = conditioner.Condition(Plan(prompt));
         Tensor context = Positive(c).CrossAttention;
-        Assert.Equal(new Shape(1, 77 * chunks.Count, 16), context.Shape);
+        Assert.Equal(new Shape(1, 77 * chunks.Count, 32), context.Shape);
         for (int i = 0; i < chunks.Count; i++)
         {
             // Emphasis is applied per chunk: each chunk has its own mean.
