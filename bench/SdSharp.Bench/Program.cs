@@ -7,6 +7,9 @@ int threads = Option("--threads", Environment.ProcessorCount);
 int rounds = Option("--rounds", 5);
 switch (what)
 {
+    case "attention":
+        AttentionBench.Run(threads);
+        return 0;
     case "gemm":
         GemmBench.Run(threads, rounds);
         return 0;

@@ -1,16 +1,16 @@
 using System.Numerics;
-using System.Runtime.InteropServices;
+using SdSharp.Tensors;
 
 namespace SdSharp.Cpu;
 
 /// <summary>
-/// Multi-head attention in the flash style: per head, K and V are packed once; each block of queries computes
-/// S = Q·Kᵀ one key block at a time, folds it into a running softmax (row max m, row sum l) and accumulates
-/// O += P·V, so the Lq×Lk score matrix never exists in memory. The products run on the GEMM micro-kernels.
+/// Multi-head attention in the flash style, computed transposed: per head, keys are packed as the A operand and
+/// values as the B operand once; each block of queries computes Sᵀ = K·Qᵀ (keys × queries) one key block at a
+/// time, so the running softmax works down columns with every vector lane a different query (no scalar max or
+/// sum chains), and P for O += P·V is a contiguous copy of Sᵀ's rows. The Lq×Lk score matrix never exists.
 /// </summary>
 internal static unsafe class CpuAttention
 {
-    private const int KeyBlock = 256;
     private const int MaxDepthChunk = 256;
 
     public static void Run(CpuParallel parallel, CpuMemoryPool pool, float* q, float* k, float* v, float* output,
@@ -24,54 +24,52 @@ internal static unsafe class CpuAttention
     private static void Run<TK>(CpuParallel parallel, CpuMemoryPool pool, float* q, float* k, float* v, float* output,
         int batch, int queries, int keys, int heads, int depth, bool causal) where TK : struct, IGemmKernel
     {
-        int mr = TK.MR;
-        int queryBlock = mr * 8;
-        int qBlocks = (queries + queryBlock - 1) / queryBlock;
+        int qBlocks = (queries + Head<TK>.QueryBlock - 1) / Head<TK>.QueryBlock;
         // Enough tasks for every thread: split a head's queries when there are few heads (the VAE has one).
         int chunksPerHead = Math.Clamp(parallel.Threads * 2 / Math.Max(1, batch * heads), 1, qBlocks);
         parallel.For(batch * heads * chunksPerHead, task =>
         {
             int chunk = task % chunksPerHead, bh = task / chunksPerHead;
             int b = bh / heads, h = bh % heads;
-            int blockStart = qBlocks * chunk / chunksPerHead, blockEnd = qBlocks * (chunk + 1) / chunksPerHead;
-            var head = new Head<TK>(pool, k, v, b, h, keys, heads, depth);
-            try
+            using var head = new Head<TK>(pool, k, v, b, h, keys, heads, depth);
+            for (int qb = qBlocks * chunk / chunksPerHead; qb < qBlocks * (chunk + 1) / chunksPerHead; qb++)
             {
-                for (int qb = blockStart; qb < blockEnd; qb++)
-                {
-                    int q0 = qb * queryBlock, rows = Math.Min(queryBlock, queries - q0);
-                    head.Attend(q + ((long)b * queries + q0) * heads * depth + h * depth,
-                        output + ((long)b * queries + q0) * heads * depth + h * depth, q0, rows, causal);
-                }
-            }
-            finally
-            {
-                head.Dispose();
+                int q0 = qb * Head<TK>.QueryBlock, rows = Math.Min(Head<TK>.QueryBlock, queries - q0);
+                long offset = ((long)b * queries + q0) * heads * depth + h * depth;
+                head.Attend(q + offset, output + offset, q0, rows, causal);
             }
         });
     }
 
-    /// <summary>One head's packed keys and values and the scratch of one worker.</summary>
+    /// <summary>One head's packed keys and values and one worker's scratch.</summary>
     private readonly struct Head<TK> : IDisposable where TK : struct, IGemmKernel
     {
+        /// <summary>Queries per block: a multiple of every kernel's MR and NR (12/32, 6/16, 4/…).</summary>
+        public static int QueryBlock => 96;
+        /// <summary>Keys per block: a multiple of MR.</summary>
+        private static int KeyBlock => 240;
+
         private readonly CpuStorage _memory;
         private readonly float* _keysPacked, _valuesPacked, _queryPacked, _scores, _probs, _out, _rowMax, _rowSum;
-        private readonly int _keys, _depth, _stride, _keysPadded, _depthPadded, _depthChunks;
+        private readonly int _keys, _depth, _stride, _keysPadded, _depthChunks, _valueFull, _valueTail;
 
         public Head(CpuMemoryPool pool, float* k, float* v, int b, int h, int keys, int heads, int depth)
         {
-            int mr = TK.MR, nr = TK.NR, queryBlock = mr * 8;
+            int mr = TK.MR, nr = TK.NR;
             _keys = keys;
             _depth = depth;
             _stride = heads * depth;
-            _keysPadded = (keys + nr - 1) / nr * nr;
-            _depthPadded = (depth + nr - 1) / nr * nr;
+            _keysPadded = (keys + mr - 1) / mr * mr;
             _depthChunks = (depth + MaxDepthChunk - 1) / MaxDepthChunk;
-            long keyFloats = (long)depth * _keysPadded, valueFloats = (long)_keysPadded * _depthPadded;
-            long queryFloats = (long)queryBlock * depth, scoreFloats = (long)queryBlock * KeyBlock;
-            long outFloats = (long)queryBlock * _depthPadded;
-            long total = keyFloats + valueFloats + queryFloats + 2 * scoreFloats + outFloats + 2 * queryBlock;
-            _memory = pool.Allocate(total * sizeof(float));
+            // Value columns: full NR panels, and a half panel for a short tail (head dim 40 = 32 + 8 → 48, not 64).
+            _valueFull = depth / nr;
+            int tail = depth - _valueFull * nr;
+            _valueTail = tail == 0 ? 0 : tail <= nr / 2 ? nr / 2 : nr;
+            int depthPadded = _valueFull * nr + _valueTail;
+            long keyFloats = (long)_keysPadded * depth, valueFloats = (long)_keysPadded * depthPadded;
+            long queryFloats = (long)depth * QueryBlock, scoreFloats = (long)KeyBlock * QueryBlock;
+            long outFloats = (long)QueryBlock * depthPadded;
+            _memory = pool.Allocate((keyFloats + valueFloats + queryFloats + 2 * scoreFloats + outFloats + 2 * QueryBlock) * sizeof(float));
             float* p = (float*)_memory.Pointer;
             _keysPacked = p; p += keyFloats;
             _valuesPacked = p; p += valueFloats;
@@ -79,143 +77,141 @@ internal static unsafe class CpuAttention
             _scores = p; p += scoreFloats;
             _probs = p; p += scoreFloats;
             _out = p; p += outFloats;
-            _rowMax = p; p += queryBlock;
+            _rowMax = p; p += QueryBlock;
             _rowSum = p;
 
             float* kHead = k + (long)b * keys * _stride + h * depth;
             float* vHead = v + (long)b * keys * _stride + h * depth;
-            // Keys as the B operand of S = Q·Kᵀ: per depth chunk, panels of NR keys, [chunk][NR].
+            // Keys as the A operand of Sᵀ = K·Qᵀ: per depth chunk, MR-key panels [chunk][MR].
+            var keyRows = new DenseA(kHead, _stride);
             for (int c = 0; c < _depthChunks; c++)
             {
                 int d0 = c * MaxDepthChunk, dc = Math.Min(MaxDepthChunk, depth - d0);
-                for (int j0 = 0; j0 < _keysPadded; j0 += nr)
-                {
-                    float* panel = _keysPacked + (long)d0 * _keysPadded + (long)j0 * dc;
-                    for (int j = 0; j < nr; j++)
-                    {
-                        float* src = j0 + j < keys ? kHead + (long)(j0 + j) * _stride + d0 : null;
-                        for (int d = 0; d < dc; d++) panel[d * nr + j] = src == null ? 0 : src[d];
-                    }
-                }
+                keyRows.Pack(0, keys, d0, dc, mr, _keysPacked + (long)d0 * _keysPadded);
             }
-            // Values as the B operand of O = P·V: rows are keys, panels of NR depth columns, [keys][NR].
-            for (int j = 0; j < _keysPadded; j++)
-            {
-                float* src = j < keys ? vHead + (long)j * _stride : null;
-                for (int d0 = 0; d0 < _depthPadded; d0 += nr)
+            // Values as the B operand of O = P·V: B[key, d], panels of NR (and one half) depth columns, [keys][width].
+            var values = new GemmB((byte*)vHead, DType.F32, _stride, rowsAreN: false);
+            for (int p0 = 0, panel = 0; p0 < depth; p0 += nr, panel++)
+                Gemm.PackB(values, 0, keys, p0, Math.Min(nr, depth - p0), panel < _valueFull ? nr : _valueTail,
+                    _valuesPacked + (long)p0 * _keysPadded);
+            if (keys < _keysPadded) // keys past the end: zero rows of V (their probabilities are zero too)
+                for (int p0 = 0, panel = 0; p0 < depth; p0 += nr, panel++)
                 {
-                    float* row = _valuesPacked + (long)d0 * _keysPadded + (long)j * nr;
-                    for (int d = 0; d < nr; d++) row[d] = src != null && d0 + d < depth ? src[d0 + d] : 0;
+                    int width = panel < _valueFull ? nr : _valueTail;
+                    new Span<float>(_valuesPacked + (long)p0 * _keysPadded + (long)keys * width, (_keysPadded - keys) * width).Clear();
                 }
-            }
         }
+
+        private int DepthPadded => _valueFull * TK.NR + _valueTail;
 
         public void Attend(float* qRows, float* outRows, int q0, int rows, bool causal)
         {
-            int mr = TK.MR, nr = TK.NR;
-            int rowsPadded = (rows + mr - 1) / mr * mr;
+            int mr = TK.MR, nr = TK.NR, qb = QueryBlock, vw = Vector<float>.Count;
             float scale = 1f / MathF.Sqrt(_depth);
-
-            // Q, pre-scaled by 1/√d, as MR-row A panels per depth chunk.
-            float** rowPtrs = stackalloc float*[mr];
+            // Qᵀ as the B operand: B[d, query] = Q[query, d], panels of NR queries per depth chunk, pre-scaled by 1/√d.
+            var queryMatrix = new GemmB((byte*)qRows, DType.F32, _stride, rowsAreN: true);
             for (int c = 0; c < _depthChunks; c++)
             {
                 int d0 = c * MaxDepthChunk, dc = Math.Min(MaxDepthChunk, _depth - d0);
-                for (int ir = 0; ir < rowsPadded; ir += mr)
-                {
-                    for (int r = 0; r < mr; r++)
-                        rowPtrs[r] = ir + r < rows ? qRows + (long)(ir + r) * _stride + d0 : APanel.Zeros;
-                    APanel.Interleave(rowPtrs, mr, dc, _queryPacked + (long)d0 * rowsPadded + (long)ir * dc);
-                }
+                for (int r0 = 0; r0 < qb; r0 += nr)
+                    Gemm.PackB(queryMatrix, d0, dc, r0, Math.Clamp(rows - r0, 0, nr), nr, _queryPacked + (long)d0 * qb + (long)r0 * dc);
             }
-            for (long i = 0; i < (long)_depth * rowsPadded; i++) _queryPacked[i] *= scale;
+            ScaleInPlace(_queryPacked, (long)_depth * qb, scale);
 
-            new Span<float>(_out, rowsPadded * _depthPadded).Clear();
-            new Span<float>(_rowMax, rowsPadded).Fill(float.NegativeInfinity);
-            new Span<float>(_rowSum, rowsPadded).Clear();
+            new Span<float>(_out, qb * DepthPadded).Clear();
+            new Span<float>(_rowMax, qb).Fill(float.NegativeInfinity);
+            new Span<float>(_rowSum, qb).Clear();
 
             int keyLimit = causal ? Math.Min(_keys, q0 + rows) : _keys;
             for (int j0 = 0; j0 < keyLimit; j0 += KeyBlock)
             {
-                int kb = Math.Min(KeyBlock, keyLimit - j0), kbPadded = (kb + nr - 1) / nr * nr;
-                // S = Q·Kᵀ for this key block, accumulated over depth chunks.
-                new Span<float>(_scores, rowsPadded * kbPadded).Clear();
+                int kb = Math.Min(KeyBlock, keyLimit - j0), kbPadded = (kb + mr - 1) / mr * mr;
+                // Sᵀ[key, query] for this key block, over the depth chunks.
+                new Span<float>(_scores, kbPadded * qb).Clear();
                 for (int c = 0; c < _depthChunks; c++)
                 {
                     int d0 = c * MaxDepthChunk, dc = Math.Min(MaxDepthChunk, _depth - d0);
-                    for (int jp = 0; jp < kbPadded; jp += nr)
-                    {
-                        float* keyPanel = _keysPacked + (long)d0 * _keysPadded + (long)(j0 + jp) * dc;
-                        for (int ir = 0; ir < rowsPadded; ir += mr)
-                            TK.Wide(dc, _queryPacked + (long)d0 * rowsPadded + (long)ir * dc, keyPanel, _scores + (long)ir * kbPadded + jp, kbPadded);
-                    }
+                    float* keyBase = _keysPacked + (long)d0 * _keysPadded;
+                    for (int jr = 0; jr < kbPadded; jr += mr)
+                        for (int r0 = 0; r0 < qb; r0 += nr)
+                            TK.Wide(dc, keyBase + (long)(j0 + jr) * dc, _queryPacked + (long)d0 * qb + (long)r0 * dc, _scores + (long)jr * qb + r0, qb);
                 }
-                Softmax(q0, rows, rowsPadded, j0, kb, kbPadded, causal);
-                // O += P·V over this key block.
-                for (int dp = 0; dp < _depthPadded; dp += nr)
+                if (causal) MaskFuture(j0, kb, q0, rows);
+                Softmax(kb, qb, vw);
+                // O += P·V: P's MR-query panels are rows of Pᵀ copied as they are.
+                for (int r0 = 0; r0 < qb; r0 += mr)
                 {
-                    float* valuePanel = _valuesPacked + (long)dp * _keysPadded + (long)j0 * nr;
-                    for (int ir = 0; ir < rowsPadded; ir += mr)
-                        TK.Wide(kb, _probs + (long)ir * kb, valuePanel, _out + (long)ir * _depthPadded + dp, _depthPadded);
+                    float* panel = _probs;
+                    for (int j = 0; j < kb; j++)
+                        new ReadOnlySpan<float>(_scores + (long)j * qb + r0, mr).CopyTo(new Span<float>(panel + (long)j * mr, mr));
+                    for (int p0 = 0, index = 0; p0 < _depth; p0 += nr, index++)
+                    {
+                        int width = index < _valueFull ? nr : _valueTail;
+                        float* valuePanel = _valuesPacked + (long)p0 * _keysPadded + (long)j0 * width;
+                        float* o = _out + (long)r0 * DepthPadded + p0;
+                        if (width == nr) TK.Wide(kb, panel, valuePanel, o, DepthPadded);
+                        else TK.Half(kb, panel, valuePanel, o, DepthPadded);
+                    }
                 }
             }
 
             for (int r = 0; r < rows; r++)
             {
                 float inverse = _rowSum[r] > 0 ? 1f / _rowSum[r] : 0f;
-                float* src = _out + (long)r * _depthPadded;
-                float* dst = outRows + (long)r * _stride;
+                float* src = _out + (long)r * DepthPadded, dst = outRows + (long)r * _stride;
                 for (int d = 0; d < _depth; d++) dst[d] = src[d] * inverse;
             }
         }
 
-        /// <summary>
-        /// Folds a block of scores into the running softmax: new row max, rescale of the row's sum and output,
-        /// and P = exp(S − max) written as k-major A panels for the P·V product.
-        /// </summary>
-        private void Softmax(int q0, int rows, int rowsPadded, int j0, int kb, int kbPadded, bool causal)
+        /// <summary>Causal attention (CLIP): query i sees keys j ≤ i.</summary>
+        private void MaskFuture(int j0, int kb, int q0, int rows)
         {
-            int mr = TK.MR;
-            int vw = Vector<float>.Count;
-            float* p = stackalloc float[kb];
-            for (int r = 0; r < rowsPadded; r++)
+            for (int j = 0; j < kb; j++)
+                for (int r = 0; r < rows; r++)
+                    if (j0 + j > q0 + r) _scores[(long)j * QueryBlock + r] = float.NegativeInfinity;
+        }
+
+        /// <summary>
+        /// Folds a key block of Sᵀ into the running softmax, per query column: new maxima, the rescale of each
+        /// query's sum and output row, and Sᵀ replaced by P = exp(S − max) in place.
+        /// </summary>
+        private void Softmax(int kb, int qb, int vw)
+        {
+            for (int r = 0; r < qb; r += vw)
             {
-                float* s = _scores + (long)r * kbPadded;
-                int valid = r >= rows ? 0 : causal ? Math.Clamp(q0 + r - j0 + 1, 0, kb) : kb;
-                float max = float.NegativeInfinity;
-                for (int j = 0; j < valid; j++) max = MathF.Max(max, s[j]);
-                float previous = _rowMax[r], newMax = MathF.Max(previous, max);
-                if (valid == 0 || float.IsNegativeInfinity(newMax))
+                var max = Vector.Load(_rowMax + r);
+                var blockMax = new Vector<float>(float.NegativeInfinity);
+                for (int j = 0; j < kb; j++) blockMax = Vector.Max(blockMax, Vector.Load(_scores + (long)j * qb + r));
+                var newMax = Vector.Max(max, blockMax);
+                // Queries with nothing to attend to yet (all masked) keep −∞; subtracting from them would give NaN.
+                var safeMax = Vector.ConditionalSelect(Vector.Equals(newMax, new Vector<float>(float.NegativeInfinity)), Vector<float>.Zero, newMax);
+                var correction = Vector.Exp(max - safeMax);
+                var sum = Vector<float>.Zero;
+                for (int j = 0; j < kb; j++)
                 {
-                    new Span<float>(p, kb).Clear();
+                    float* row = _scores + (long)j * qb + r;
+                    var e = Vector.Exp(Vector.Load(row) - safeMax);
+                    e.Store(row);
+                    sum += e;
                 }
-                else
+                (Vector.Load(_rowSum + r) * correction + sum).Store(_rowSum + r);
+                newMax.Store(_rowMax + r);
+                for (int i = 0; i < vw; i++)
                 {
-                    float correction = float.IsNegativeInfinity(previous) ? 0f : MathF.Exp(previous - newMax);
-                    _rowMax[r] = newMax;
-                    var shift = new Vector<float>(newMax);
-                    var sum = Vector<float>.Zero;
-                    int j = 0;
-                    for (; j <= valid - vw; j += vw)
-                    {
-                        var e = Vector.Exp(Vector.Load(s + j) - shift);
-                        e.Store(p + j);
-                        sum += e;
-                    }
-                    float total = Vector.Sum(sum);
-                    for (; j < valid; j++) total += p[j] = MathF.Exp(s[j] - newMax);
-                    for (; j < kb; j++) p[j] = 0;
-                    _rowSum[r] = _rowSum[r] * correction + total;
-                    if (correction != 1f)
-                    {
-                        float* o = _out + (long)r * _depthPadded;
-                        for (int d = 0; d < _depthPadded; d++) o[d] *= correction;
-                    }
+                    float f = correction[i];
+                    if (f == 1f) continue;
+                    float* o = _out + (long)(r + i) * DepthPadded;
+                    for (int d = 0; d < DepthPadded; d++) o[d] *= f;
                 }
-                // Interleave into the panel layout: row r of panel r/mr, [kb][mr].
-                float* panel = _probs + (long)(r / mr * mr) * kb + r % mr;
-                for (int jj = 0; jj < kb; jj++) panel[jj * mr] = p[jj];
             }
+        }
+
+        private static void ScaleInPlace(float* x, long n, float scale)
+        {
+            long i = 0, w = Vector<float>.Count;
+            var s = new Vector<float>(scale);
+            for (; i <= n - w; i += w) (Vector.Load(x + i) * s).Store(x + i);
+            for (; i < n; i++) x[i] *= scale;
         }
 
         public void Dispose() => _memory.Release();

@@ -222,7 +222,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Packs B[k0..k0+kc, n0..n0+nValid] as one panel [kc][width], zero-padding columns past nValid.</summary>
-    private static void PackB(GemmB b, int k0, int kc, int n0, int nValid, int width, float* dst)
+    internal static void PackB(GemmB b, int k0, int kc, int n0, int nValid, int width, float* dst)
     {
         if (!b.RowsAreN)
         {
