@@ -145,12 +145,9 @@ public sealed unsafe class CpuBackend : IBackend
 
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Tensor? residual = null)
     {
-        int inFeatures = x.Shape.Last;
-        if (weight.Shape.Rank != 2 || weight.Shape[1] != inFeatures)
-            throw new ArgumentException($"Linear: input {x.Shape} does not match weight {weight.Shape}.");
-        int outFeatures = weight.Shape[0];
+        var y = Allocate(OpShapes.Linear(x, weight, bias, residual));
+        int inFeatures = x.Shape.Last, outFeatures = weight.Shape[0];
         int rows = checked((int)x.Shape.Rows);
-        var y = Allocate(x.Shape.WithLast(outFeatures));
         InitializeOutput(y, rows, outFeatures, bias, residual);
         Gemm.Multiply(_parallel, _pool, rows, outFeatures, inFeatures, new DenseA(F32(x, "Linear input"), inFeatures),
             WeightOperand(weight), (float*)Address(y), outFeatures);
@@ -159,15 +156,9 @@ public sealed unsafe class CpuBackend : IBackend
 
     public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options, Tensor? residual = null)
     {
-        if (x.Shape.Rank != 4) throw new ArgumentException($"Conv2d expects NHWC input, got {x.Shape}.");
+        var y = Allocate(OpShapes.Conv2d(x, weight, bias, options, residual));
         int batch = x.Shape[0], h = x.Shape[1], w = x.Shape[2], cin = x.Shape[3];
-        if (weight.Shape.Rank != 4 || weight.Shape[3] != cin)
-            throw new ArgumentException($"Conv2d: input {x.Shape} does not match OHWI weight {weight.Shape}.");
-        if (options.Stride < 1) throw new ArgumentException("Conv2d stride must be at least 1.");
-        int cout = weight.Shape[0], kh = weight.Shape[1], kw = weight.Shape[2];
-        var (oh, ow) = options.OutputSize(h, w, kh, kw);
-        if (oh <= 0 || ow <= 0) throw new ArgumentException($"Conv2d: input {x.Shape} is smaller than the {kh}×{kw} kernel.");
-        var y = Allocate(new Shape(batch, oh, ow, cout));
+        int cout = weight.Shape[0], kh = weight.Shape[1], kw = weight.Shape[2], oh = y.Shape[1], ow = y.Shape[2];
         int rows = batch * oh * ow, depth = kh * kw * cin;
         InitializeOutput(y, rows, cout, bias, residual);
         float* input = F32(x, "Conv2d input");
@@ -193,8 +184,6 @@ public sealed unsafe class CpuBackend : IBackend
         float* dst = (float*)Address(y);
         float* b = bias == null ? null : F32(bias, "bias");
         float* r = residual == null ? null : F32(residual, "residual");
-        if (bias != null && bias.ElementCount != columns) throw new ArgumentException($"Bias {bias.Shape} for {columns} outputs.");
-        if (residual != null && residual.Shape != y.Shape) throw new ArgumentException($"Residual {residual.Shape} for output {y.Shape}.");
         long rowBytes = (long)columns * sizeof(float);
         _parallel.ForRanges(rows, 64, (start, end) =>
         {
@@ -211,13 +200,10 @@ public sealed unsafe class CpuBackend : IBackend
 
     public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal = false)
     {
-        if (q.Shape.Rank != 3 || k.Shape.Rank != 3 || v.Shape != k.Shape || q.Shape[0] != k.Shape[0] || q.Shape[2] != k.Shape[2])
-            throw new ArgumentException($"Attention: q {q.Shape}, k {k.Shape}, v {v.Shape} do not match.");
-        int channels = q.Shape[2];
-        if (heads <= 0 || channels % heads != 0) throw new ArgumentException($"Attention: {channels} channels do not split into {heads} heads.");
-        var y = Allocate(q.Shape);
+        var (shape, depth) = OpShapes.Attention(q, k, v, heads);
+        var y = Allocate(shape);
         CpuAttention.Run(_parallel, _pool, F32(q, "q"), F32(k, "k"), F32(v, "v"), (float*)Address(y),
-            q.Shape[0], q.Shape[1], k.Shape[1], heads, channels / heads, causal);
+            q.Shape[0], q.Shape[1], k.Shape[1], heads, depth, causal);
         return y;
     }
 
@@ -225,11 +211,8 @@ public sealed unsafe class CpuBackend : IBackend
 
     public Tensor GroupNorm(Tensor x, Tensor weight, Tensor bias, int groups, float eps, bool silu = false)
     {
-        int channels = x.Shape.Last;
-        if (x.Shape.Rank < 2 || channels % groups != 0 || weight.ElementCount != channels || bias.ElementCount != channels)
-            throw new ArgumentException($"GroupNorm: input {x.Shape}, {groups} groups, weight {weight.Shape}, bias {bias.Shape}.");
-        int batch = x.Shape[0];
-        int spatial = checked((int)(x.ElementCount / ((long)batch * channels)));
+        int spatial = OpShapes.GroupNorm(x, weight, bias, groups);
+        int channels = x.Shape.Last, batch = x.Shape[0];
         var y = Allocate(x.Shape);
         NormKernels.GroupNorm(_parallel, F32(x, "GroupNorm input"), (float*)Address(y), batch, spatial, channels, groups,
             F32(weight, "GroupNorm weight"), F32(bias, "GroupNorm bias"), eps, silu);
@@ -238,9 +221,8 @@ public sealed unsafe class CpuBackend : IBackend
 
     public Tensor LayerNorm(Tensor x, Tensor weight, Tensor? bias, float eps)
     {
+        OpShapes.LayerNorm(x, weight, bias);
         int channels = x.Shape.Last;
-        if (weight.ElementCount != channels || (bias != null && bias.ElementCount != channels))
-            throw new ArgumentException($"LayerNorm: input {x.Shape}, weight {weight.Shape}.");
         var y = Allocate(x.Shape);
         NormKernels.LayerNorm(_parallel, F32(x, "LayerNorm input"), (float*)Address(y), x.Shape.Rows, channels,
             F32(weight, "LayerNorm weight"), bias == null ? null : F32(bias, "LayerNorm bias"), eps);
@@ -259,9 +241,8 @@ public sealed unsafe class CpuBackend : IBackend
 
     public Tensor Geglu(Tensor x)
     {
-        if (x.Shape.Last % 2 != 0) throw new ArgumentException($"GEGLU needs an even last dimension, got {x.Shape}.");
-        int half = x.Shape.Last / 2;
-        var y = Allocate(x.Shape.WithLast(half));
+        var y = Allocate(OpShapes.Geglu(x));
+        int half = y.Shape.Last;
         float* src = F32(x, "GEGLU input"), dst = (float*)Address(y);
         _parallel.ForRanges(x.Shape.Rows, 16, (s, e) =>
         {
@@ -291,7 +272,7 @@ public sealed unsafe class CpuBackend : IBackend
 
     public Tensor Axpby(float alpha, Tensor x, float beta, Tensor y)
     {
-        if (x.Shape != y.Shape) throw new ArgumentException($"Axpby: shapes {x.Shape} and {y.Shape} differ.");
+        OpShapes.SameShape(x, y, "Axpby");
         var result = Allocate(x.Shape);
         float* px = F32(x, "x"), py = F32(y, "y"), pr = (float*)Address(result);
         _parallel.ForRanges(x.ElementCount, 1 << 15, (s, e) => ElementwiseKernels.Axpby(alpha, px + s, beta, py + s, pr + s, e - s));
@@ -319,20 +300,10 @@ public sealed unsafe class CpuBackend : IBackend
 
     public Tensor Concat(IReadOnlyList<Tensor> parts, int axis)
     {
-        if (parts.Count == 0) throw new ArgumentException("Concat of nothing.");
-        var first = parts[0].Shape;
-        if (axis < 0) axis += first.Rank;
-        int total = 0;
-        foreach (var p in parts)
-        {
-            if (p.Shape.Rank != first.Rank) throw new ArgumentException("Concat: ranks differ.");
-            for (int d = 0; d < first.Rank; d++)
-                if (d != axis && p.Shape[d] != first[d]) throw new ArgumentException($"Concat on axis {axis}: {first} vs {p.Shape}.");
-            total += p.Shape[axis];
-        }
-        var y = Allocate(first.With(axis, total));
+        (var shape, axis) = OpShapes.Concat(parts, axis);
+        var y = Allocate(shape);
         long outer = 1;
-        for (int d = 0; d < axis; d++) outer *= first[d];
+        for (int d = 0; d < axis; d++) outer *= shape[d];
         var pointers = new float*[parts.Count];
         var inner = new long[parts.Count];
         for (int i = 0; i < parts.Count; i++)
@@ -346,10 +317,8 @@ public sealed unsafe class CpuBackend : IBackend
 
     public Tensor Slice(Tensor x, int axis, int start, int count)
     {
-        if (axis < 0) axis += x.Shape.Rank;
-        if (start < 0 || count < 0 || start + count > x.Shape[axis])
-            throw new ArgumentOutOfRangeException(nameof(start), $"Slice {start}+{count} of axis {axis} of {x.Shape}.");
-        var y = Allocate(x.Shape.With(axis, count));
+        (var shape, axis) = OpShapes.Slice(x, axis, start, count);
+        var y = Allocate(shape);
         long outer = 1, inner = 1;
         for (int d = 0; d < axis; d++) outer *= x.Shape[d];
         for (int d = axis + 1; d < x.Shape.Rank; d++) inner *= x.Shape[d];
@@ -362,40 +331,30 @@ public sealed unsafe class CpuBackend : IBackend
 
     public Tensor UpsampleNearest2x(Tensor x)
     {
-        RequireNhwc(x, "UpsampleNearest2x");
         var s = x.Shape;
-        var y = Allocate(new Shape(s[0], s[1] * 2, s[2] * 2, s[3]));
+        var y = Allocate(OpShapes.Resize(x, s.Rank == 4 ? s[1] * 2 : 1, s.Rank == 4 ? s[2] * 2 : 1, "UpsampleNearest2x"));
         LayoutKernels.UpsampleNearest2x(_parallel, F32(x, "upsample input"), (float*)Address(y), s[0], s[1], s[2], s[3]);
         return y;
     }
 
     public Tensor Resize(Tensor x, int height, int width, ResizeMode mode)
     {
-        RequireNhwc(x, "Resize");
-        if (height <= 0 || width <= 0) throw new ArgumentException($"Resize to {height}×{width}.");
+        var y = Allocate(OpShapes.Resize(x, height, width, "Resize"));
         var s = x.Shape;
-        var y = Allocate(new Shape(s[0], height, width, s[3]));
         LayoutKernels.Resize(_parallel, F32(x, "resize input"), (float*)Address(y), s[0], s[1], s[2], s[3], height, width,
             mode == ResizeMode.Bilinear);
         return y;
     }
 
-    private static void RequireNhwc(Tensor x, string op)
-    {
-        if (x.Shape.Rank != 4) throw new ArgumentException($"{op} expects NHWC [B, H, W, C], got {x.Shape}.");
-    }
-
     public Tensor Embedding(Tensor table, ReadOnlySpan<int> ids)
     {
-        if (table.Shape.Rank != 2) throw new ArgumentException($"Embedding table must be 2-D, got {table.Shape}.");
-        int rows = table.Shape[0], dim = table.Shape[1];
-        var y = Allocate(new Shape(ids.Length, dim));
+        var y = Allocate(OpShapes.Embedding(table, ids));
+        int dim = table.Shape[1];
         byte* src = Address(table);
         float* dst = (float*)Address(y);
         for (int i = 0; i < ids.Length; i++)
         {
             int id = ids[i];
-            if ((uint)id >= (uint)rows) throw new ArgumentOutOfRangeException(nameof(ids), $"Id {id} outside an embedding table of {rows} rows.");
             var row = new Span<float>(dst + (long)i * dim, dim);
             long offset = (long)id * dim;
             switch (table.DType)

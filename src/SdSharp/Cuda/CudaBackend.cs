@@ -293,26 +293,21 @@ public sealed unsafe class CudaBackend : IBackend
 
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Tensor? residual = null)
     {
-        int k = x.Shape.Last;
-        if (weight.Shape.Rank != 2 || weight.Shape[1] != k) throw new ArgumentException($"Linear: input {x.Shape} does not match weight {weight.Shape}.");
-        int n = weight.Shape[0], rows = checked((int)x.Shape.Rows);
+        var shape = OpShapes.Linear(x, weight, bias, residual);
+        int k = x.Shape.Last, n = weight.Shape[0], rows = checked((int)x.Shape.Rows);
         _device.MakeCurrent();
-        var y = Allocate(x.Shape.WithLast(n));
-        if (residual != null && residual.Shape != y.Shape) throw new ArgumentException($"Residual {residual.Shape} for output {y.Shape}.");
+        var y = Allocate(shape);
         LinearInto(P(x, "Linear input"), rows, k, P(weight, "weight"), n, Ptr(y), bias == null ? 0 : P(bias, "bias"), residual == null ? 0 : P(residual, "residual"));
         return y;
     }
 
     public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options, Tensor? residual = null)
     {
-        if (x.Shape.Rank != 4 || weight.Shape.Rank != 4 || weight.Shape[3] != x.Shape[3])
-            throw new ArgumentException($"Conv2d: input {x.Shape} does not match OHWI weight {weight.Shape}.");
+        var shape = OpShapes.Conv2d(x, weight, bias, options, residual);
         int batch = x.Shape[0], h = x.Shape[1], w = x.Shape[2], cin = x.Shape[3];
-        int cout = weight.Shape[0], kh = weight.Shape[1], kw = weight.Shape[2];
-        var (oh, ow) = options.OutputSize(h, w, kh, kw);
+        int cout = weight.Shape[0], kh = weight.Shape[1], kw = weight.Shape[2], oh = shape[1], ow = shape[2];
         _device.MakeCurrent();
-        var y = Allocate(new Shape(batch, oh, ow, cout));
-        if (residual != null && residual.Shape != y.Shape) throw new ArgumentException($"Residual {residual.Shape} for output {y.Shape}.");
+        var y = Allocate(shape);
         int rows = batch * oh * ow, depth = kh * kw * cin;
         ulong input = P(x, "Conv2d input");
         bool pointwise = kh == 1 && kw == 1 && options.Stride == 1 && options is { PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0 };
@@ -334,10 +329,8 @@ public sealed unsafe class CudaBackend : IBackend
     /// </summary>
     public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal = false)
     {
-        if (q.Shape.Rank != 3 || k.Shape != v.Shape || q.Shape[0] != k.Shape[0] || q.Shape[2] != k.Shape[2])
-            throw new ArgumentException($"Attention: q {q.Shape}, k {k.Shape}, v {v.Shape} do not match.");
-        int batch = q.Shape[0], lq = q.Shape[1], lk = k.Shape[1], channels = q.Shape[2], d = channels / heads;
-        if (channels % heads != 0) throw new ArgumentException($"Attention: {channels} channels do not split into {heads} heads.");
+        var (_, d) = OpShapes.Attention(q, k, v, heads);
+        int batch = q.Shape[0], lq = q.Shape[1], lk = k.Shape[1], channels = q.Shape[2];
         _device.MakeCurrent();
         var y = Allocate(q.Shape);
         using var scores = Allocate(new Shape(heads, lq, lk), DType.F32);
@@ -365,9 +358,8 @@ public sealed unsafe class CudaBackend : IBackend
 
     public Tensor GroupNorm(Tensor x, Tensor weight, Tensor bias, int groups, float eps, bool silu = false)
     {
+        int spatial = OpShapes.GroupNorm(x, weight, bias, groups);
         int channels = x.Shape.Last, batch = x.Shape[0];
-        if (channels % groups != 0 || weight.ElementCount != channels) throw new ArgumentException($"GroupNorm: input {x.Shape}, {groups} groups, weight {weight.Shape}.");
-        int spatial = checked((int)(x.ElementCount / ((long)batch * channels)));
         _device.MakeCurrent();
         var y = Allocate(x.Shape);
         using var stats = Allocate(new Shape(batch, groups, 2), DType.F32);
@@ -379,6 +371,7 @@ public sealed unsafe class CudaBackend : IBackend
 
     public Tensor LayerNorm(Tensor x, Tensor weight, Tensor? bias, float eps)
     {
+        OpShapes.LayerNorm(x, weight, bias);
         int channels = x.Shape.Last;
         long rows = x.Shape.Rows;
         _device.MakeCurrent();
@@ -402,10 +395,10 @@ public sealed unsafe class CudaBackend : IBackend
 
     public Tensor Geglu(Tensor x)
     {
-        if (x.Shape.Last % 2 != 0) throw new ArgumentException($"GEGLU needs an even last dimension, got {x.Shape}.");
-        int half = x.Shape.Last / 2;
+        var shape = OpShapes.Geglu(x);
+        int half = shape.Last;
         _device.MakeCurrent();
-        var y = Allocate(x.Shape.WithLast(half));
+        var y = Allocate(shape);
         _device.Launch(_k["geglu"], y.ElementCount, _args.Reset().Add(P(x, "GEGLU input")).Add(Ptr(y)).Add(x.Shape.Rows).Add(half));
         return y;
     }
@@ -443,7 +436,7 @@ public sealed unsafe class CudaBackend : IBackend
 
     public Tensor Axpby(float alpha, Tensor x, float beta, Tensor y)
     {
-        if (x.Shape != y.Shape) throw new ArgumentException($"Axpby: shapes {x.Shape} and {y.Shape} differ.");
+        OpShapes.SameShape(x, y, "Axpby");
         _device.MakeCurrent();
         var r = Allocate(x.Shape);
         _device.Launch(_k["axpby"], x.ElementCount, _args.Reset().Add(alpha).Add(P(x, "x")).Add(beta).Add(P(y, "y")).Add(Ptr(r)).Add(x.ElementCount));
@@ -473,20 +466,11 @@ public sealed unsafe class CudaBackend : IBackend
 
     public Tensor Concat(IReadOnlyList<Tensor> parts, int axis)
     {
-        if (parts.Count == 0) throw new ArgumentException("Concat of nothing.");
-        var first = parts[0].Shape;
-        if (axis < 0) axis += first.Rank;
-        int total = 0;
-        foreach (var p in parts)
-        {
-            for (int d = 0; d < first.Rank; d++)
-                if (d != axis && p.Shape[d] != first[d]) throw new ArgumentException($"Concat on axis {axis}: {first} vs {p.Shape}.");
-            total += p.Shape[axis];
-        }
+        (var shape, axis) = OpShapes.Concat(parts, axis);
         _device.MakeCurrent();
-        var y = Allocate(first.With(axis, total));
+        var y = Allocate(shape);
         long outer = 1;
-        for (int d = 0; d < axis; d++) outer *= first[d];
+        for (int d = 0; d < axis; d++) outer *= shape[d];
         long totalInner = y.ElementCount / Math.Max(1, outer), offset = 0;
         foreach (var p in parts)
         {
@@ -499,10 +483,9 @@ public sealed unsafe class CudaBackend : IBackend
 
     public Tensor Slice(Tensor x, int axis, int start, int count)
     {
-        if (axis < 0) axis += x.Shape.Rank;
-        if (start < 0 || count < 0 || start + count > x.Shape[axis]) throw new ArgumentOutOfRangeException(nameof(start), $"Slice {start}+{count} of axis {axis} of {x.Shape}.");
+        (var shape, axis) = OpShapes.Slice(x, axis, start, count);
         _device.MakeCurrent();
-        var y = Allocate(x.Shape.With(axis, count));
+        var y = Allocate(shape);
         long outer = 1, inner = 1;
         for (int d = 0; d < axis; d++) outer *= x.Shape[d];
         for (int d = axis + 1; d < x.Shape.Rank; d++) inner *= x.Shape[d];
@@ -514,8 +497,9 @@ public sealed unsafe class CudaBackend : IBackend
     public Tensor UpsampleNearest2x(Tensor x)
     {
         var s = x.Shape;
+        var shape = OpShapes.Resize(x, s.Rank == 4 ? s[1] * 2 : 1, s.Rank == 4 ? s[2] * 2 : 1, "UpsampleNearest2x");
         _device.MakeCurrent();
-        var y = Allocate(new Shape(s[0], s[1] * 2, s[2] * 2, s[3]));
+        var y = Allocate(shape);
         _device.Launch(_k["upsample_nearest2x"], y.ElementCount, _args.Reset().Add(P(x, "upsample input")).Add(Ptr(y)).Add(s[0]).Add(s[1]).Add(s[2]).Add(s[3]));
         return y;
     }
@@ -523,8 +507,9 @@ public sealed unsafe class CudaBackend : IBackend
     public Tensor Resize(Tensor x, int height, int width, ResizeMode mode)
     {
         var s = x.Shape;
+        var shape = OpShapes.Resize(x, height, width, "Resize");
         _device.MakeCurrent();
-        var y = Allocate(new Shape(s[0], height, width, s[3]));
+        var y = Allocate(shape);
         _device.Launch(_k["resize"], y.ElementCount, _args.Reset().Add(P(x, "resize input")).Add(Ptr(y)).Add(s[0]).Add(s[1]).Add(s[2]).Add(s[3])
             .Add(height).Add(width).Add(mode == ResizeMode.Bilinear ? 1 : 0));
         return y;
@@ -532,11 +517,10 @@ public sealed unsafe class CudaBackend : IBackend
 
     public Tensor Embedding(Tensor table, ReadOnlySpan<int> ids)
     {
-        int rows = table.Shape[0], dim = table.Shape[1];
-        foreach (int id in ids)
-            if ((uint)id >= (uint)rows) throw new ArgumentOutOfRangeException(nameof(ids), $"Id {id} outside an embedding table of {rows} rows.");
+        var shape = OpShapes.Embedding(table, ids);
+        int dim = table.Shape[1];
         _device.MakeCurrent();
-        var y = Allocate(new Shape(ids.Length, dim));
+        var y = Allocate(shape);
         ulong idsOnDevice = _device.Allocate(Math.Max(4, ids.Length * 4));
         try
         {
