@@ -52,7 +52,7 @@ public sealed class Generator(StableDiffusionModel model)
             long[] batchSeeds = SeedList.Batch(seeds, batch, request.BatchSize);
             long[] batchSubseeds = SeedList.Batch(subseeds, batch, request.BatchSize);
             var pass = new Pass(this, request, sampler, schedule, batchSeeds, batchSubseeds, batch, progress, cancellation);
-            images.AddRange(pass.Run(seed));
+            images.AddRange(pass.Run());
         }
         return new GenerationResult(images, request with { Seed = seed, Subseed = subseed }, sampler, schedule);
     }
@@ -78,7 +78,7 @@ public sealed class Generator(StableDiffusionModel model)
         private int BatchSize => seeds.Length;
         private bool IsSdxl => M.Family is ModelFamily.SDXL or ModelFamily.SDXLRefiner;
 
-        public List<GeneratedImage> Run(long firstSeed)
+        public List<GeneratedImage> Run()
         {
             var kind = NoiseSources.Parse(r.Rng);
             bool img2img = r.InitImages is { Count: > 0 };
@@ -114,7 +114,7 @@ public sealed class Generator(StableDiffusionModel model)
                     final = hires;
                 }
                 using (hires)
-                    return Decode(final, prepared, firstSeed);
+                    return Decode(final, prepared);
             }
         }
 
@@ -334,7 +334,7 @@ public sealed class Generator(StableDiffusionModel model)
 
         private Tensor ScaledDown(Tensor latent) => M.Vae.FromLatent(latent);
 
-        private List<GeneratedImage> Decode(Tensor latent, Img2ImgImages? prepared, long firstSeed)
+        private List<GeneratedImage> Decode(Tensor latent, Img2ImgImages? prepared)
         {
             float[] latentValues = latent.ToArray();
             int[] latentShape = latent.Shape.ToArray();
@@ -349,13 +349,13 @@ public sealed class Generator(StableDiffusionModel model)
                 var image = ImageTensors.ToImage(decoded);
                 if (prepared != null) image = InpaintOverlay.Apply(image, prepared.PasteTo, prepared.Overlay);
                 int per = latentValues.Length / BatchSize;
-                result.Add(new GeneratedImage(image, seeds[b], subseeds[b], Infotext(b, image, firstSeed), latentValues[(b * per)..((b + 1) * per)],
+                result.Add(new GeneratedImage(image, seeds[b], subseeds[b], Infotext(b), latentValues[(b * per)..((b + 1) * per)],
                     [1, .. latentShape[1..]]));
             }
             return result;
         }
 
-        private ImageInfotext Infotext(int index, Image image, long firstSeed)
+        private ImageInfotext Infotext(int index)
         {
             var facts = new InfotextFacts
             {
@@ -365,7 +365,6 @@ public sealed class Generator(StableDiffusionModel model)
                 ModelHash = g.ModelIdentity.Hash,
                 DenoisingStrength = r.InitImages is { Count: > 0 } || r.EnableHr ? r.DenoisingStrength ?? (r.EnableHr ? 0.7 : 0.75) : null,
             };
-            _ = (image, firstSeed);
             return InfotextFactory.Create(r, facts);
         }
 

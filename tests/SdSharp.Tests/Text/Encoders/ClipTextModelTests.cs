@@ -98,7 +98,8 @@ public sealed class ClipTextModelTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void Real_sizes_get_heads_of_64_channels_and_reject_odd_widths_without_a_count()
     {
-        using var map = ShapeMaps.SingleFile("sdxl", new SdSharp.Models.Weights.OpenClipLayout("bigG", "conditioner.embedders.1.model."));
+        using var listing = new SdSharp.Tests.Models.ShapeOnlyTensorFile("sdxl");
+        using var map = SdSharp.Models.Weights.WeightMap.Build(listing, new SdSharp.Models.Weights.OpenClipLayout("bigG", "conditioner.embedders.1.model."));
         ClipTextConfig g = ClipTextConfig.FromWeights(map, ClipTextFlavor.OpenClip);
         Assert.Equal((1280, 32, 20, 5120, 1280, 49406, 49407), (g.HiddenSize, g.Layers, g.Heads, g.IntermediateSize, g.ProjectionDim ?? 0, g.BosTokenId, g.EosTokenId));
 
