@@ -89,7 +89,8 @@ public sealed class Generator(StableDiffusionModel model)
             var conditioner = M.CreateConditioner(options);
 
             Img2ImgImages? prepared = img2img ? PrepareImages() : null;
-            using var initLatent = prepared == null ? null : EncodeInit(prepared, kind);
+            using var encoded = prepared == null ? null : EncodeInit(prepared, kind);
+            using var initLatent = encoded == null ? null : MaskedContent(encoded, prepared!, kind);
             var plan = img2img
                 ? SamplingPlan.Img2Img(sampler, schedule, r.Steps, strength, NoiseSchedule.StableDiffusion, isSdxl: IsSdxl)
                 : SamplingPlan.Txt2Img(sampler, schedule, r.Steps, NoiseSchedule.StableDiffusion, isSdxl: IsSdxl);
@@ -200,6 +201,38 @@ public sealed class Generator(StableDiffusionModel model)
         }
 
         /// <summary>
+        /// A1111's "latent noise" (2) and "latent nothing" (3) masked content: the masked area of the init latent
+        /// becomes fresh noise from each image's seed, or zeros. "fill" (0) and "original" (1) work on the image.
+        /// </summary>
+        private Tensor MaskedContent(Tensor initLatent, Img2ImgImages prepared, NoiseSourceKind kind)
+        {
+            if (prepared.LatentMask is not LatentMask mask || r.InpaintingFill is not (2 or 3)) return B.Affine(initLatent, 1f);
+            using var paint = LatentMaskTensor(mask);
+            using var keep = B.Affine(paint, -1f, 1f);
+            using var kept = B.Binary(initLatent, BinaryOp.Multiply, keep);
+            if (r.InpaintingFill == 3) return B.Affine(kept, 1f);
+            var shape = initLatent.Shape;
+            var noise = new float[shape.ElementCount];
+            int per = (int)(noise.Length / BatchSize);
+            for (int b = 0; b < BatchSize; b++)
+                ImageTensors.ChwToHwc(NoiseSources.RandnLocal(kind, seeds[b], per), shape[3], shape[1], shape[2]).CopyTo(noise, b * per);
+            using var fresh = B.FromHost(noise, shape);
+            using var painted = B.Binary(fresh, BinaryOp.Multiply, paint);
+            return B.Axpby(1f, kept, 1f, painted);
+        }
+
+        /// <summary>The latent-size mask (1 where repainted) for every image of the batch, [batch, h, w, 4].</summary>
+        private Tensor LatentMaskTensor(LatentMask mask)
+        {
+            int h = mask.Height, w = mask.Width;
+            var paint = new float[BatchSize * h * w * 4];
+            for (int b = 0; b < BatchSize; b++)
+                for (int i = 0; i < h * w; i++)
+                    for (int c = 0; c < 4; c++) paint[(b * h * w + i) * 4 + c] = mask.Values[i];
+            return B.FromHost(paint, new Shape(BatchSize, h, w, 4));
+        }
+
+        /// <summary>
         /// The mask's part: 9-channel inpainting models get [mask, masked-image latent] as extra input channels;
         /// ordinary models blend the unmasked area back after every call (and A1111's latent noise/nothing fills).
         /// </summary>
@@ -208,13 +241,7 @@ public sealed class Generator(StableDiffusionModel model)
             imageConditioning = null;
             if (M.Checkpoint.IsInpainting) imageConditioning = InpaintingConditioning(prepared);
             if (prepared?.LatentMask is not LatentMask mask || initLatent == null) return null;
-            int h = mask.Height, w = mask.Width;
-            var paint = new float[BatchSize * h * w * 4];
-            for (int b = 0; b < BatchSize; b++)
-                for (int i = 0; i < h * w; i++)
-                    for (int c = 0; c < 4; c++) paint[(b * h * w + i) * 4 + c] = mask.Values[i];
-            var shape = new Shape(BatchSize, h, w, 4);
-            var maskTensor = B.FromHost(paint, shape);
+            var maskTensor = LatentMaskTensor(mask);
             var keep = B.Affine(maskTensor, -1f, 1f);
             return new InpaintBlend(B, B.Affine(initLatent, 1f), maskTensor, keep);
         }

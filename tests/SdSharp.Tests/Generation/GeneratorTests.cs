@@ -193,3 +193,34 @@ public sealed class FamilyPipelineTests
         Assert.True(image.Latent!.Select(Math.Abs).Max() > 0);
     }
 }
+
+public sealed class MaskedContentTests : IClassFixture<BundledModelFixture>
+{
+    private readonly BundledModelFixture _f;
+
+    public MaskedContentTests(BundledModelFixture fixture) => _f = fixture;
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void EveryMaskedContentModeRepaintsTheMaskOnly(int fill)
+    {
+        var request = new GenerationRequest { Prompt = "a small red circle on the left on a white background", Seed = 31, Steps = 8, SamplerName = "Euler", Width = 128, Height = 128 };
+        var source = _f.Generator.Generate(request).Images[0].Image;
+        var mask = new Image(128, 128, 1);
+        for (int y = 0; y < 128; y++)
+            for (int x = 64; x < 128; x++) mask.Pixels[y * 128 + x] = 255;
+        var result = _f.Generator.Generate(request with
+        {
+            Prompt = "a large blue square on the right on a white background", InitImages = [source], Mask = mask,
+            DenoisingStrength = 0.9, InpaintFullRes = false, InpaintingFill = fill, MaskBlurX = 0, MaskBlurY = 0,
+        }).Images[0].Image;
+        double left = 0;
+        for (int y = 0; y < 128; y++)
+            for (int x = 0; x < 60; x++)
+                for (int c = 0; c < 3; c++) left += Math.Abs(result.Pixels[(y * 128 + x) * 3 + c] - source.Pixels[(y * 128 + x) * 3 + c]);
+        Assert.True(left / (60 * 128 * 3) < 1, $"fill {fill}: unmasked half changed by {left / (60 * 128 * 3):F2}");
+    }
+}
