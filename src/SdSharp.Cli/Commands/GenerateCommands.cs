@@ -56,6 +56,8 @@ internal static class GenerateCommands
         public readonly Option<double> HiresScale = new("--hires-scale") { Description = "Hires upscale factor.", DefaultValueFactory = _ => 2.0 };
         public readonly Option<int> HiresSteps = new("--hires-steps") { Description = "Hires steps (0: same as --steps)." };
         public readonly Option<string> HiresUpscaler = new("--hires-upscaler") { Description = "Latent, Latent (nearest), or Lanczos.", DefaultValueFactory = _ => "Latent" };
+        public readonly Option<string?> Refiner = new("--refiner") { Description = "A checkpoint that takes over part-way (SDXL refiner; any model of the same latent space)." };
+        public readonly Option<double> RefinerSwitchAt = new("--refiner-switch-at") { Description = "Fraction of the noise schedule after which the refiner takes over.", DefaultValueFactory = _ => 0.8 };
         public readonly Option<bool> Tiling = new("--tiling") { Description = "Make the image tile seamlessly." };
         public readonly Option<string> Device = new("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
         public readonly Option<string> Precision = new("--precision") { Description = "GPU precision: fp16, bf16 or fp32.", DefaultValueFactory = _ => "fp16" };
@@ -69,7 +71,7 @@ internal static class GenerateCommands
         [
             Model, Prompt, Negative, Steps, Cfg, Sampler, Scheduler, Seed, Subseed, SubseedStrength, Width, Height, BatchSize, BatchCount,
             ClipSkip, Rng, Strength, Init, Mask, MaskBlur, InvertMask, Fill, OnlyMasked, OnlyMaskedPadding, ResizeMode, Hires, HiresScale,
-            HiresSteps, HiresUpscaler, Tiling, Device, Precision, Output, LatentsOut, FromPng, Tokenizer, Prediction,
+            HiresSteps, HiresUpscaler, Refiner, RefinerSwitchAt, Tiling, Device, Precision, Output, LatentsOut, FromPng, Tokenizer, Prediction,
         ];
     }
 
@@ -94,8 +96,12 @@ internal static class GenerateCommands
         };
         var watch = Stopwatch.StartNew();
         using var model = StableDiffusionModel.Load(modelPath, backend, load);
-        bool isFile = File.Exists(modelPath);
-        var generator = new Generator(model) { ModelIdentity = (ModelHashes.ModelName(modelPath), isFile ? ModelHashes.Default.ShortHash(modelPath) : null) };
+        using var refiner = request.RefinerCheckpoint is string refinerPath ? StableDiffusionModel.Load(refinerPath, backend, load) : null;
+        var generator = new Generator(model)
+        {
+            ModelIdentity = (ModelHashes.ModelName(modelPath), File.Exists(modelPath) ? ModelHashes.Default.ShortHash(modelPath) : null),
+            Refiners = refiner == null ? null : path => new RefinerModel(refiner, CheckpointTitle(path)),
+        };
         request = WithNativeSize(request, parse, o, model);
         if (!Console.IsErrorRedirected) console.Error.WriteLine($"{Checkpoint.Describe(model.Family)} model loaded on {backend.Name} in {watch.Elapsed.TotalSeconds:F1} s");
 
@@ -132,6 +138,10 @@ internal static class GenerateCommands
         return 0;
     }
 
+    /// <summary>A checkpoint as A1111 titles it in the infotext: "name [short hash]" (the name alone for folders).</summary>
+    private static string CheckpointTitle(string path) =>
+        File.Exists(path) ? $"{ModelHashes.ModelName(path)} [{ModelHashes.Default.ShortHash(path)}]" : ModelHashes.ModelName(path);
+
     private static GenerationRequest BuildRequest(ParseResult parse, Options o, GenerationMode mode)
     {
         var request = new GenerationRequest();
@@ -163,6 +173,9 @@ internal static class GenerateCommands
             HrScale = Pick(o.HiresScale, request.HrScale),
             HrSecondPassSteps = Pick(o.HiresSteps, request.HrSecondPassSteps),
             HrUpscaler = Pick(o.HiresUpscaler, request.HrUpscaler ?? "Latent"),
+            // A PNG names its refiner by title, not by file: only --refiner loads one.
+            RefinerCheckpoint = parse.GetValue(o.Refiner),
+            RefinerSwitchAt = Pick(o.RefinerSwitchAt, request.RefinerSwitchAt ?? 0.8),
             ResizeMode = parse.GetValue(o.ResizeMode),
             MaskBlurX = parse.GetValue(o.MaskBlur),
             MaskBlurY = parse.GetValue(o.MaskBlur),

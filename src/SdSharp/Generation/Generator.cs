@@ -17,6 +17,9 @@ public readonly record struct GenerationProgress(int Batch, int Batches, int Ste
 /// <summary>One generated image with the seeds that made it and its A1111 infotext.</summary>
 public sealed record GeneratedImage(Image Image, long Seed, long Subseed, ImageInfotext Infotext, float[]? Latent, int[] LatentShape);
 
+/// <summary>A checkpoint loaded for the refiner hand-off, with the title the infotext names it by (A1111's "name [hash]").</summary>
+public sealed record RefinerModel(StableDiffusionModel Model, string Title);
+
 public sealed record GenerationResult(IReadOnlyList<GeneratedImage> Images, GenerationRequest Request, SamplerInfo Sampler, ScheduleType Schedule);
 
 /// <summary>
@@ -33,6 +36,12 @@ public sealed class Generator(StableDiffusionModel model)
     /// <summary>Model name and hash for the infotext (the file name without extension; first 10 hex of its sha256).</summary>
     public (string? Name, string? Hash) ModelIdentity { get; init; }
 
+    /// <summary>
+    /// Loads (or finds already loaded) the checkpoint a request names as its refiner; the caller owns the models.
+    /// Null: requests that name a refiner are refused.
+    /// </summary>
+    public Func<string, RefinerModel>? Refiners { get; init; }
+
     public GenerationResult Generate(GenerationRequest request, Action<GenerationProgress>? progress = null, CancellationToken cancellation = default)
     {
         Validate(request);
@@ -43,15 +52,19 @@ public sealed class Generator(StableDiffusionModel model)
         long[] seeds = SeedList.Seeds(seed, count, request.SubseedStrength);
         long[] subseeds = SeedList.Subseeds(subseed, count);
         var images = new List<GeneratedImage>();
+        var refiner = ResolveRefiner(request);
         var tiling = request.Tiling ? PaddingMode.Circular : PaddingMode.Zeros;
-        model.Unet.Padding.Mode = tiling;
-        model.Vae.Padding.Mode = tiling;
+        foreach (var m in refiner == null ? [model] : new[] { model, refiner.Model })
+        {
+            m.Unet.Padding.Mode = tiling;
+            m.Vae.Padding.Mode = tiling;
+        }
         for (int batch = 0; batch < request.NIter; batch++)
         {
             cancellation.ThrowIfCancellationRequested();
             long[] batchSeeds = SeedList.Batch(seeds, batch, request.BatchSize);
             long[] batchSubseeds = SeedList.Batch(subseeds, batch, request.BatchSize);
-            var pass = new Pass(this, request, sampler, schedule, batchSeeds, batchSubseeds, batch, progress, cancellation);
+            var pass = new Pass(this, request, refiner, sampler, schedule, batchSeeds, batchSubseeds, batch, progress, cancellation);
             images.AddRange(pass.Run());
         }
         return new GenerationResult(images, request with { Seed = seed, Subseed = subseed }, sampler, schedule);
@@ -67,16 +80,36 @@ public sealed class Generator(StableDiffusionModel model)
         if (r.DenoisingStrength is double d && (d < 0 || d > 1)) throw new InvalidInputException($"denoising strength {d}: must be between 0 and 1");
         if (r.ClipSkip < 1) throw new InvalidInputException($"clip skip {r.ClipSkip}: must be at least 1");
         if (r.Mask != null && (r.InitImages == null || r.InitImages.Count == 0)) throw new InvalidInputException("a mask needs an init image");
+        if (r.RefinerSwitchAt is double at && (at < 0 || at > 1)) throw new InvalidInputException($"refiner switch at {at}: must be between 0 and 1");
+    }
+
+    /// <summary>
+    /// The request's refiner, if it names one (A1111 treats "" and "None" as none). It must share the base model's
+    /// latent space: SD 1.x and 2.x latents mean the same, SDXL's differ.
+    /// </summary>
+    private RefinerModel? ResolveRefiner(GenerationRequest r)
+    {
+        if (string.IsNullOrEmpty(r.RefinerCheckpoint) || r.RefinerCheckpoint.Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
+        if (Refiners == null) throw new InvalidInputException($"refiner {r.RefinerCheckpoint}: this front end cannot load a refiner");
+        var refiner = Refiners(r.RefinerCheckpoint);
+        static bool IsXl(ModelFamily f) => f is ModelFamily.SDXL or ModelFamily.SDXLRefiner;
+        if (IsXl(refiner.Model.Family) != IsXl(model.Family))
+            throw new InvalidInputException($"refiner {refiner.Title} ({refiner.Model.Family}) does not share the latent space of the base model ({model.Family})");
+        return refiner;
     }
 
     /// <summary>One batch: its seeds, noise and conditioning, sampled (and possibly refined by a hires pass) and decoded.</summary>
-    private sealed class Pass(Generator g, GenerationRequest r, SamplerInfo sampler, ScheduleType schedule, long[] seeds, long[] subseeds,
+    private sealed class Pass(Generator g, GenerationRequest r, RefinerModel? refiner, SamplerInfo sampler, ScheduleType schedule, long[] seeds, long[] subseeds,
         int batchIndex, Action<GenerationProgress>? progress, CancellationToken cancellation)
     {
         private StableDiffusionModel M => g.Model;
         private IBackend B => g.Backend;
         private int BatchSize => seeds.Length;
         private bool IsSdxl => M.Family is ModelFamily.SDXL or ModelFamily.SDXLRefiner;
+        private readonly ConditioningOptions _conditioningOptions = new() { ClipSkip = r.ClipSkip };
+        /// <summary>The model whose VAE decodes: the refiner once it has taken over (A1111 has swapped it in by then).</summary>
+        private StableDiffusionModel _decoder = g.Model;
+        private bool _refined;
 
         public List<GeneratedImage> Run()
         {
@@ -85,8 +118,6 @@ public sealed class Generator(StableDiffusionModel model)
             double strength = r.DenoisingStrength ?? (img2img ? 0.75 : 0.7);
             var noise = new ImageNoise(kind, NoiseShape.ForImage(r.Width, r.Height), seeds, r.SubseedStrength > 0 ? subseeds : null,
                 r.SubseedStrength, r.SeedResizeFromH, r.SeedResizeFromW, r.EtaNoiseSeedDelta);
-            var options = new ConditioningOptions { ClipSkip = r.ClipSkip };
-            var conditioner = M.CreateConditioner(options);
 
             Img2ImgImages? prepared = img2img ? PrepareImages() : null;
             using var encoded = prepared == null ? null : EncodeInit(prepared, kind);
@@ -103,7 +134,9 @@ public sealed class Generator(StableDiffusionModel model)
             using (imageConditioning)
             {
                 using var start = plan.StartLatent(firstNoise, initLatent);
-                latent = Sample(plan, start, promptPlan, conditioner, noise, kind, imageConditioning, blend, r.Width, r.Height, "sampling");
+                // With hires fix the refiner runs in the second pass only (A1111's default "Hires fix: which pass the refiner runs on").
+                bool hires = r.EnableHr && !img2img;
+                latent = Sample(plan, start, promptPlan, noise, kind, imageConditioning, blend, r.Width, r.Height, "sampling", refine: !hires);
             }
             using (latent)
             {
@@ -111,7 +144,7 @@ public sealed class Generator(StableDiffusionModel model)
                 Tensor? hires = null;
                 if (r.EnableHr && !img2img)
                 {
-                    hires = HiresPass(latent, conditioner, noise, kind, strength);
+                    hires = HiresPass(latent, noise, kind, strength);
                     final = hires;
                 }
                 using (hires)
@@ -122,18 +155,17 @@ public sealed class Generator(StableDiffusionModel model)
         /// <summary>A1111 schedules prompts over the model calls: second-order samplers call twice per step.</summary>
         private int PromptSteps(SamplingPlan plan) => plan.Steps * (sampler.SecondOrder ? 2 : 1);
 
-        private Tensor Sample(SamplingPlan plan, Tensor start, PromptPlan promptPlan, TextConditioner conditioner, ImageNoise noise,
-            NoiseSourceKind kind, Tensor? imageConditioning, InpaintBlend? blend, int width, int height, string phase)
+        /// <summary>
+        /// Samples from <paramref name="start"/> along the plan; with <paramref name="refine"/> and a refiner in the
+        /// request, the refiner takes over part-way. <paramref name="imageConditioning"/> goes to inpainting models.
+        /// </summary>
+        private Tensor Sample(SamplingPlan plan, Tensor start, PromptPlan promptPlan, ImageNoise noise, NoiseSourceKind kind,
+            Tensor? imageConditioning, InpaintBlend? blend, int width, int height, string phase, bool refine)
         {
-            var conditioning = conditioner.Condition(promptPlan);
-            var vector = M.Family switch
-            {
-                ModelFamily.SDXL => VectorConditioning.ForSdxl(B, width, height),
-                ModelFamily.SDXLRefiner => VectorConditioning.ForRefiner(B, width, height),
-                _ => null,
-            };
-            var prediction = M.Checkpoint.Prediction == PredictionType.V ? Prediction.V : Prediction.Epsilon;
-            using var denoiser = new GuidedDenoiser(M.Unet, conditioning, plan.Wrapper(prediction), r.CfgScale, BatchSize, vector, imageConditioning, blend);
+            using var network = Network(M, plan, promptPlan, imageConditioning, width, height);
+            using var refinerNetwork = refine && refiner != null ? Network(refiner.Model, plan, promptPlan, imageConditioning, width, height) : null;
+            var handOff = refinerNetwork == null ? null : new RefinerHandOff(refinerNetwork, r.RefinerSwitchAt);
+            var denoiser = new GuidedDenoiser(network, r.CfgScale, BatchSize, blend, handOff);
             var samplerNoise = new SamplerNoise(kind, seeds, noise.Shape, noise.Next, images => Upload(images, noise.Shape));
             var context = new SamplerContext
             {
@@ -145,9 +177,32 @@ public sealed class Generator(StableDiffusionModel model)
                     () => PreviewImage(p.Denoised))),
             };
             var result = plan.Run(context, start);
+            if (denoiser.Refined)
+            {
+                _refined = true;
+                _decoder = refiner!.Model;
+            }
             if (blend == null) return result;
             using (result) return blend.Apply(result);
         }
+
+        /// <summary>A model's UNet with this request's conditioning for it, as the denoiser evaluates it.</summary>
+        private DenoisingNetwork Network(StableDiffusionModel model, SamplingPlan plan, PromptPlan promptPlan, Tensor? imageConditioning, int width, int height)
+        {
+            var vector = model.Family switch
+            {
+                ModelFamily.SDXL => VectorConditioning.ForSdxl(B, width, height),
+                ModelFamily.SDXLRefiner => VectorConditioning.ForRefiner(B, width, height),
+                _ => null,
+            };
+            var prediction = model.Checkpoint.Prediction == PredictionType.V ? Prediction.V : Prediction.Epsilon;
+            var conditioning = model.CreateConditioner(_conditioningOptions).Condition(promptPlan);
+            return new DenoisingNetwork(model.Unet, conditioning, plan.Wrapper(prediction), vector,
+                model.Checkpoint.IsInpainting ? imageConditioning : null);
+        }
+
+        /// <summary>Whether an inpainting model (base or refiner) takes part, so the mask channels are needed.</summary>
+        private bool AnyInpaintingModel => M.Checkpoint.IsInpainting || refiner?.Model.Checkpoint.IsInpainting == true;
 
         // ---- img2img and inpainting ----
 
@@ -239,7 +294,7 @@ public sealed class Generator(StableDiffusionModel model)
         private InpaintBlend? InpaintSetup(Img2ImgImages? prepared, Tensor? initLatent, out Tensor? imageConditioning)
         {
             imageConditioning = null;
-            if (M.Checkpoint.IsInpainting) imageConditioning = InpaintingConditioning(prepared);
+            if (AnyInpaintingModel) imageConditioning = InpaintingConditioning(prepared);
             if (prepared?.LatentMask is not LatentMask mask || initLatent == null) return null;
             var maskTensor = LatentMaskTensor(mask);
             var keep = B.Affine(maskTensor, -1f, 1f);
@@ -276,7 +331,7 @@ public sealed class Generator(StableDiffusionModel model)
         /// The second pass: upscale the first pass's latent (in latent space, or decode → resize → encode), then run
         /// img2img over it with the hires steps and denoising strength, at the target size.
         /// </summary>
-        private Tensor HiresPass(Tensor latent, TextConditioner conditioner, ImageNoise noise, NoiseSourceKind kind, double strength)
+        private Tensor HiresPass(Tensor latent, ImageNoise noise, NoiseSourceKind kind, double strength)
         {
             var (width, height) = HiresSize();
             string upscaler = r.HrUpscaler ?? "Latent";
@@ -288,7 +343,8 @@ public sealed class Generator(StableDiffusionModel model)
             }
             else
             {
-                using var decoded = M.Vae.Decode(ScaledDown(latent));
+                using var unscaled = M.Vae.FromLatent(latent);
+                using var decoded = M.Vae.Decode(unscaled);
                 var items = new List<Tensor>();
                 try
                 {
@@ -321,9 +377,9 @@ public sealed class Generator(StableDiffusionModel model)
                 using var start = plan.StartLatent(first, upscaled);
                 string prompt = r.HrPrompt.Length > 0 ? r.HrPrompt : r.Prompt, negative = r.HrNegativePrompt.Length > 0 ? r.HrNegativePrompt : r.NegativePrompt;
                 var promptPlan = PromptPlanner.Plan(prompt, negative, plan.Steps * (hrSampler.SecondOrder ? 2 : 1));
-                Tensor? imageConditioning = M.Checkpoint.IsInpainting ? InpaintingConditioningAt(width, height) : null;
+                Tensor? imageConditioning = AnyInpaintingModel ? InpaintingConditioningAt(width, height) : null;
                 using (imageConditioning)
-                    return Sample(plan, start, promptPlan, conditioner, hrNoise, kind, imageConditioning, null, width, height, "hires");
+                    return Sample(plan, start, promptPlan, hrNoise, kind, imageConditioning, null, width, height, "hires", refine: true);
             }
         }
 
@@ -359,20 +415,18 @@ public sealed class Generator(StableDiffusionModel model)
 
         // ---- decoding and output ----
 
-        private Tensor ScaledDown(Tensor latent) => M.Vae.FromLatent(latent);
-
         private List<GeneratedImage> Decode(Tensor latent, Img2ImgImages? prepared)
         {
             float[] latentValues = latent.ToArray();
             int[] latentShape = latent.Shape.ToArray();
             var result = new List<GeneratedImage>();
-            using var unscaled = ScaledDown(latent);
+            using var unscaled = _decoder.Vae.FromLatent(latent);
             for (int b = 0; b < BatchSize; b++)
             {
                 cancellation.ThrowIfCancellationRequested();
                 progress?.Invoke(new GenerationProgress(batchIndex, r.NIter, 0, 1, "decoding", null));
                 using var one = B.Slice(unscaled, 0, b, 1);
-                using var decoded = M.Vae.Decode(one);
+                using var decoded = _decoder.Vae.Decode(one);
                 var image = ImageTensors.ToImage(decoded);
                 if (prepared != null) image = InpaintOverlay.Apply(image, prepared.PasteTo, prepared.Overlay);
                 int per = latentValues.Length / BatchSize;
@@ -390,6 +444,7 @@ public sealed class Generator(StableDiffusionModel model)
                 Subseed = subseeds[index],
                 ModelName = g.ModelIdentity.Name,
                 ModelHash = g.ModelIdentity.Hash,
+                Refiner = _refined ? refiner!.Title : null,
                 DenoisingStrength = r.InitImages is { Count: > 0 } || r.EnableHr ? r.DenoisingStrength ?? (r.EnableHr ? 0.7 : 0.75) : null,
             };
             return InfotextFactory.Create(r, facts);
@@ -398,7 +453,7 @@ public sealed class Generator(StableDiffusionModel model)
         private Image PreviewImage(Tensor denoised)
         {
             using var one = B.Slice(denoised, 0, 0, 1);
-            using var unscaled = ScaledDown(one);
+            using var unscaled = M.Vae.FromLatent(one);
             using var decoded = M.Vae.Decode(unscaled);
             return ImageTensors.ToImage(decoded);
         }

@@ -6,46 +6,76 @@ using SdSharp.Text.Conditioning;
 namespace SdSharp.Generation;
 
 /// <summary>
+/// One network the denoiser can evaluate: a UNet with this request's text conditioning, SDXL's size (or
+/// aesthetic) vector, the extra input channels of an inpainting model, and the scalings of its prediction type.
+/// </summary>
+internal sealed class DenoisingNetwork(UNetModel unet, PromptConditioning conditioning, ModelWrapper wrapper,
+    VectorConditioning? vector = null, Tensor? imageConditioning = null) : IDisposable
+{
+    public UNetModel Unet => unet;
+    public PromptConditioning Conditioning => conditioning;
+    public ModelWrapper Wrapper => wrapper;
+    public VectorConditioning? Vector => vector;
+    public Tensor? ImageConditioning => imageConditioning;
+
+    public void Dispose()
+    {
+        conditioning.Dispose();
+        imageConditioning?.Dispose();
+    }
+}
+
+/// <summary>
+/// A1111's refiner hand-off: once the step reached has completed <see cref="SwitchAt"/> of the noise schedule,
+/// every later call goes to the refiner. Null <see cref="SwitchAt"/> switches at the first call, as A1111 does.
+/// </summary>
+internal sealed record RefinerHandOff(DenoisingNetwork Network, double? SwitchAt)
+{
+    /// <summary>
+    /// A1111's completed ratio: (999 − t)/1000 with t the schedule's timestep nearest to σ; for a 1000-step schedule
+    /// it moves with the noise level, not the step count, so the switch lands at the same σ for every sampler.
+    /// </summary>
+    public bool Due(double sigma, NoiseSchedule schedule)
+    {
+        if (SwitchAt is not double at) return true;
+        var table = schedule.Sigmas;
+        int nearest = 0;
+        for (int t = 1; t < table.Length; t++)
+            if (Math.Abs(table[t] - sigma) < Math.Abs(table[nearest] - sigma)) nearest = t;
+        double completed = (table.Length - 1 - nearest) / (double)table.Length;
+        return completed >= at;
+    }
+}
+
+/// <summary>
 /// D(x, σ) for the samplers, as A1111's CFGDenoiser computes it: every AND part of the prompt and the negative
 /// prompt evaluated by the UNet on the same x, combined by classifier-free guidance
 /// D = D_uncond + Σ_k w_k·cfg·(D_k − D_uncond), with the prediction type's scalings around the network.
 /// Counts its own calls: the prompt schedule advances per model call, as A1111's does.
 /// </summary>
-internal sealed class GuidedDenoiser : IDenoiser, IDisposable
+internal sealed class GuidedDenoiser(DenoisingNetwork network, double cfgScale, int batch, InpaintBlend? blend = null,
+    RefinerHandOff? refiner = null) : IDenoiser
 {
-    private readonly UNetModel _unet;
-    private readonly PromptConditioning _conditioning;
-    private readonly ModelWrapper _wrapper;
-    private readonly double _cfg;
-    private readonly int _batch;
-    private readonly VectorConditioning? _vector;
-    private readonly Tensor? _imageConditioning;
-    private readonly InpaintBlend? _blend;
-    private readonly IBackend _backend;
-
-    public GuidedDenoiser(UNetModel unet, PromptConditioning conditioning, ModelWrapper wrapper, double cfgScale, int batch,
-        VectorConditioning? vector = null, Tensor? imageConditioning = null, InpaintBlend? blend = null)
-    {
-        _unet = unet;
-        _backend = unet.Backend;
-        _conditioning = conditioning;
-        _wrapper = wrapper;
-        _cfg = cfgScale;
-        _batch = batch;
-        _vector = vector;
-        _imageConditioning = imageConditioning;
-        _blend = blend;
-    }
+    private readonly IBackend _backend = network.Unet.Backend;
+    private DenoisingNetwork _network = network;
 
     /// <summary>Model calls so far: the step whose conditioning the next call uses.</summary>
     public int Calls { get; private set; }
 
+    /// <summary>Whether the refiner has taken over.</summary>
+    public bool Refined { get; private set; }
+
     public Tensor Denoise(Tensor x, double sigma)
     {
-        var step = _conditioning.ConditioningAt(Calls++);
-        var call = _wrapper.At(sigma);
+        if (refiner != null && !Refined && refiner.Due(sigma, _network.Wrapper.Schedule))
+        {
+            _network = refiner.Network;
+            Refined = true;
+        }
+        var step = _network.Conditioning.ConditioningAt(Calls++);
+        var call = _network.Wrapper.At(sigma);
         using var scaled = _backend.Affine(x, (float)call.InputScale);
-        using var input = _imageConditioning == null ? null : _backend.Concat([scaled, _imageConditioning], -1);
+        using var input = _network.ImageConditioning == null ? null : _backend.Concat([scaled, _network.ImageConditioning], -1);
         Tensor networkInput = input ?? scaled;
 
         // Outputs of the network for each AND part, then for the negative prompt.
@@ -62,15 +92,15 @@ internal sealed class GuidedDenoiser : IDenoiser, IDisposable
             for (int k = 0; k < parts.Count; k++)
             {
                 using var difference = _backend.Axpby(1f, outputs[k], -1f, uncond);
-                var next = _backend.Axpby(1f, guided, (float)(parts[k].Weight * _cfg), difference);
+                var next = _backend.Axpby(1f, guided, (float)(parts[k].Weight * cfgScale), difference);
                 guided.Dispose();
                 guided = next;
             }
             using (guided)
             {
                 var denoised = _backend.Axpby((float)call.Skip, x, (float)call.Output, guided);
-                if (_blend == null) return denoised;
-                using (denoised) return _blend.Apply(denoised);
+                if (blend == null) return denoised;
+                using (denoised) return blend.Apply(denoised);
             }
         }
         finally
@@ -100,11 +130,12 @@ internal sealed class GuidedDenoiser : IDenoiser, IDisposable
         int n = group.Count;
         using var x = n == 1 ? _backend.Affine(networkInput, 1f) : _backend.Concat(Enumerable.Repeat(networkInput, n).ToList(), 0);
         using var context = Repeat(group.Select(c => c.CrossAttention).ToList());
-        using var t = _backend.Full(new Shape(n * _batch), (float)timestep);
-        using var pooled = _vector == null ? null : Repeat(group.Select(c => c.Pooled ?? throw new InvalidOperationException("SDXL conditioning without a pooled embedding")).ToList());
-        using var timeIds = _vector?.TimeIds(group, c => ReferenceEquals(c, negative), _batch);
-        using var output = _unet.Forward(x, t, context, pooled, timeIds);
-        return Enumerable.Range(0, n).Select(i => _backend.Slice(output, 0, i * _batch, _batch)).ToList();
+        using var t = _backend.Full(new Shape(n * batch), (float)timestep);
+        var vector = _network.Vector;
+        using var pooled = vector == null ? null : Repeat(group.Select(c => c.Pooled ?? throw new InvalidOperationException("SDXL conditioning without a pooled embedding")).ToList());
+        using var timeIds = vector?.TimeIds(group, c => ReferenceEquals(c, negative), batch);
+        using var output = _network.Unet.Forward(x, t, context, pooled, timeIds);
+        return Enumerable.Range(0, n).Select(i => _backend.Slice(output, 0, i * batch, batch)).ToList();
     }
 
     /// <summary>Each [1, ...] conditioning repeated for every image of the batch, stacked in group order.</summary>
@@ -112,11 +143,9 @@ internal sealed class GuidedDenoiser : IDenoiser, IDisposable
     {
         var items = new List<Tensor>();
         foreach (var c in perConditioning)
-            for (int b = 0; b < _batch; b++) items.Add(c);
+            for (int b = 0; b < batch; b++) items.Add(c);
         return _backend.Concat(items, 0);
     }
-
-    public void Dispose() => _conditioning.Dispose();
 }
 
 /// <summary>

@@ -54,6 +54,21 @@ public sealed class GenerateCommandTests
     }
 
     [Fact]
+    public void RefinerTakesOverAndIsNamedInTheInfotext()
+    {
+        string path = Path.Combine(_dir, "refined.png");
+        string tokenizer = Path.Combine(TestPaths.RepoRoot, "models", "tiny-shapes", "tokenizer");
+        var (exit, _, error) = CliRunner.Run("txt2img", "-m", TestPaths.Fixture("models", "sdxl", "diffusers"), "--tokenizer", tokenizer,
+            "--refiner", TestPaths.Fixture("models", "refiner", "diffusers"), "--refiner-switch-at", "0.6",
+            "-p", "a red circle", "--steps", "4", "-W", "64", "-H", "64", "--seed", "2", "--device", "cpu", "-o", path);
+        Assert.True(exit == 0, error);
+        // A folder has no file hash: A1111's title is then the name alone.
+        Assert.Contains("Refiner: diffusers, Refiner switch at: 0.6", PngDecoder.Decode(path).Info.GetText("parameters"));
+        var (_, _, mixed) = CliRunner.Run(Txt2Img(Path.Combine(_dir, "mixed.png"), "--refiner", TestPaths.Fixture("models", "refiner", "diffusers"), "--tokenizer", tokenizer));
+        Assert.Contains("latent space", mixed);
+    }
+
+    [Fact]
     public void BadRequestsAreOneLineUserErrors()
     {
         string path = Path.Combine(_dir, "x.png");
