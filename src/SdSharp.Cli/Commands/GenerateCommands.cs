@@ -88,6 +88,8 @@ internal static class GenerateCommands
     {
         string modelPath = parse.GetValue(o.Model) ?? BundledModel.Path ?? throw new InvalidInputException("no model given (-m) and no bundled model found");
         var request = BuildRequest(parse, o, mode);
+        if (request.Rng.Equals("gpu", StringComparison.OrdinalIgnoreCase))
+            console.Error.WriteLine("note: --rng gpu uses the NV (Philox) generator; A1111's GPU noise comes from torch's CUDA generator and cannot be reproduced bit for bit");
         using var backend = Backends.Create(parse.GetValue(o.Device)!, DTypeInfo.Parse(parse.GetValue(o.Precision)!), console.Error);
         var load = new ModelLoadOptions
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using SdSharp.Generation;
 using SdSharp.Text;
 using SdSharp.Text.Conditioning;
 using SdSharp.Text.Prompts;
@@ -8,7 +9,7 @@ using SdSharp.Text.Prompts;
 namespace SdSharp.Cli.Commands;
 
 /// <summary>
-/// <c>sdsharp tokenize [--tokenizer PATH] PROMPT [--json]</c>: the prompt as A1111 feeds it to CLIP. The prompt is
+/// <c>sdsharp tokenize [-m MODEL | --tokenizer PATH] PROMPT [--json]</c>: the prompt as A1111 feeds it to CLIP. The prompt is
 /// read as A1111 reads it (comments, extra-network tags, AND parts, prompt editing over --steps), and each text the
 /// encoder would see is shown cut into 75-token chunks, with each token's id, vocabulary text and emphasis weight.
 /// </summary>
@@ -22,19 +23,20 @@ internal static class TokenizeCommand
         var tokenizer = new Option<string?>("--tokenizer")
         {
             Description = $"OpenAI's {MergeListName}, a tokenizer folder (vocab.json + merges.txt) or a diffusers model folder. " +
-                          "Default: ../shared/data/clip beside the repository.",
+                          "Default: the model's own, else the cached or shared merge list.",
         };
+        var model = new Option<string?>("--model", "-m") { Description = "Use this model's tokenizer (a diffusers folder's own; single files use OpenAI's merge list)." };
         var steps = new Option<int>("--steps") { Description = "Sampling steps, for prompt editing ([a:b:0.5]).", DefaultValueFactory = _ => 20 };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
         var command = new Command("tokenize", "Show how a prompt is cut into CLIP tokens and 75-token chunks, with emphasis weights.")
         {
-            prompt, tokenizer, steps, json,
+            prompt, model, tokenizer, steps, json,
         };
         command.SetAction(parse =>
         {
             int stepCount = parse.GetValue(steps);
             if (stepCount < 1) throw new InvalidInputException($"--steps {stepCount}: must be at least 1");
-            ClipTokenizer tok = LoadTokenizer(parse.GetValue(tokenizer));
+            ClipTokenizer tok = LoadTokenizer(parse.GetValue(tokenizer), parse.GetValue(model));
             PromptPlan plan = PromptPlanner.Plan(parse.GetValue(prompt)!, "", stepCount);
             var chunker = new PromptChunker(tok);
             // Every text the positive side uses, each once, in the order the schedules reach them.
@@ -47,30 +49,25 @@ internal static class TokenizeCommand
         return command;
     }
 
-    private static ClipTokenizer LoadTokenizer(string? path)
+    private static ClipTokenizer LoadTokenizer(string? path, string? model)
     {
-        if (path == null) return ClipTokenizer.FromMergeList(FindSharedMergeList());
-        if (File.Exists(path)) return ClipTokenizer.FromMergeList(path);
-        if (Directory.Exists(path))
+        if (path != null)
         {
+            if (File.Exists(path)) return ClipTokenizer.FromMergeList(path);
+            if (!Directory.Exists(path)) throw new InvalidInputException($"--tokenizer {path}: no such file or folder");
             string inner = Path.Combine(path, "tokenizer");
             return ClipTokenizer.FromFolder(!File.Exists(Path.Combine(path, "vocab.json")) && Directory.Exists(inner) ? inner : path);
         }
-        throw new InvalidInputException($"--tokenizer {path}: no such file or folder");
-    }
-
-    /// <summary>The shared merge list at ../shared/data/clip beside the checkout, found from here or from the program.</summary>
-    private static string FindSharedMergeList()
-    {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
-            {
-                if (!File.Exists(Path.Combine(dir.FullName, "SdSharp.slnx"))) continue;
-                string candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data", "clip", MergeListName));
-                if (File.Exists(candidate)) return candidate;
-            }
-        throw new InvalidInputException(
-            $"no CLIP tokenizer found (looked for ../shared/data/clip/{MergeListName} beside the repository); pass --tokenizer PATH");
+        if (model != null)
+        {
+            if (!File.Exists(model) && !Directory.Exists(model)) throw new InvalidInputException($"-m {model}: no such file or folder");
+            // A diffusers folder carries its tokenizer (SDXL refiners only tokenizer_2); single files use OpenAI's vocabulary.
+            foreach (string name in new[] { "tokenizer", "tokenizer_2" })
+                if (File.Exists(Path.Combine(model, name, "vocab.json"))) return ClipTokenizer.FromFolder(Path.Combine(model, name));
+        }
+        foreach (string candidate in StableDiffusionModel.DefaultMergeLists())
+            if (File.Exists(candidate)) return ClipTokenizer.FromMergeList(candidate);
+        throw new InvalidInputException($"no CLIP tokenizer found (looked in the cache and ../shared/data/clip/{MergeListName}); pass --tokenizer PATH");
     }
 
     private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";

@@ -69,6 +69,17 @@ public sealed class GenerateCommandTests
     }
 
     [Fact]
+    public void RngGpuIsTheNvGeneratorWithANote()
+    {
+        string gpu = Path.Combine(_dir, "gpu.png"), nv = Path.Combine(_dir, "nv.png");
+        var (exit, _, error) = CliRunner.Run(Txt2Img(gpu, "--rng", "gpu"));
+        Assert.Equal(0, exit);
+        Assert.Contains("cannot be reproduced", error);
+        Assert.Equal(0, CliRunner.Run(Txt2Img(nv, "--rng", "nv")).Exit);
+        Assert.Equal(PngDecoder.Decode(nv).Image.Pixels, PngDecoder.Decode(gpu).Image.Pixels);
+    }
+
+    [Fact]
     public void BadRequestsAreOneLineUserErrors()
     {
         string path = Path.Combine(_dir, "x.png");

@@ -63,6 +63,21 @@ public sealed class TokenizeCommandTests
     }
 
     [Fact]
+    public void A_models_own_tokenizer_is_used_with_m()
+    {
+        // The bundled model has its own small vocabulary: "triangle" is one token there, two in OpenAI's.
+        var bundled = CliRunner.Run("tokenize", "-m", Path.Combine(TestPaths.RepoRoot, "models", "tiny-shapes"), "a triangle", "--json");
+        var openAi = CliRunner.Run("tokenize", "a triangle", "--json");
+        Assert.Equal(0, bundled.Exit);
+        Assert.Contains("549", bundled.Out);
+        Assert.NotEqual(openAi.Out, bundled.Out);
+        // A single file has no tokenizer of its own: OpenAI's merge list is used.
+        var single = CliRunner.Run("tokenize", "-m", TestPaths.Fixture("models", "sd1", "single.safetensors"), "a triangle", "--json");
+        Assert.Equal(openAi.Out, single.Out);
+        CliRunner.AssertUserError(CliRunner.Run("tokenize", "-m", Path.Combine(TestPaths.NewTempDirectory(), "none.safetensors"), "a"), "none.safetensors");
+    }
+
+    [Fact]
     public void Bad_arguments_are_one_line_user_errors()
     {
         string missing = Path.Combine(TestPaths.NewTempDirectory(), "nothing-here");
