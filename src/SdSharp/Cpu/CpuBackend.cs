@@ -25,6 +25,9 @@ public sealed unsafe class CpuBackend : IBackend
     public DType ComputeType => DType.F32;
     public int Threads => _parallel.Threads;
 
+    /// <summary>The CPU computes in fp32 whatever is asked: a sibling is another CPU backend with as many threads.</summary>
+    public IBackend CreateSibling(DType computeType) => new CpuBackend(_parallel.Threads);
+
     private static string SimdName =>
         Avx512Kernel.IsSupported ? "AVX-512" : Avx2Kernel.IsSupported ? "AVX2" : $"{System.Numerics.Vector<float>.Count * 32}-bit SIMD";
 

@@ -21,6 +21,7 @@ public sealed unsafe class CudaBackend : IBackend
     ];
 
     private readonly CudaDevice _device;
+    private readonly bool _ownsDevice;
     private readonly Dictionary<string, nint> _k;
     private readonly KernelArgs _args = new();
     private readonly nint _lt;
@@ -29,9 +30,10 @@ public sealed unsafe class CudaBackend : IBackend
     private byte* _staging;
     private long _stagingBytes;
 
-    private CudaBackend(CudaDevice device, DType computeType)
+    private CudaBackend(CudaDevice device, DType computeType, bool ownsDevice)
     {
         _device = device;
+        _ownsDevice = ownsDevice;
         ComputeType = computeType;
         int code = computeType switch { DType.F16 => 0, DType.BF16 => 1, _ => 2 };
         _k = device.LoadKernels("elementwise.cu", [$"SD_T={code}"], KernelNames);
@@ -47,7 +49,7 @@ public sealed unsafe class CudaBackend : IBackend
         var cuda = new CudaDevice(device);
         try
         {
-            return new CudaBackend(cuda, computeType);
+            return new CudaBackend(cuda, computeType, ownsDevice: true);
         }
         catch
         {
@@ -58,6 +60,13 @@ public sealed unsafe class CudaBackend : IBackend
 
     public string Name => $"cuda ({_device.Name}, sm_{_device.ComputeCapability}, {ComputeType.ToString().ToLowerInvariant()})";
     public DType ComputeType { get; }
+
+    /// <summary>Same GPU, context and stream (so its work is ordered with this one's), its own kernels and cuBLASLt handle.</summary>
+    public IBackend CreateSibling(DType computeType)
+    {
+        _device.MakeCurrent();
+        return new CudaBackend(_device, computeType, ownsDevice: false);
+    }
     public long PeakMemoryBytes => _device.PeakReservedBytes;
     /// <summary>Most bytes ever in live tensors since <see cref="ResetPeakMemory"/>.</summary>
     public long PeakInUseBytes => _device.PeakInUseBytes;
@@ -569,6 +578,6 @@ public sealed unsafe class CudaBackend : IBackend
         _device.Free(_workspace, WorkspaceBytes);
         if (_staging != null) _device.Cu.cuMemFreeHost(_staging);
         _args.Dispose();
-        _device.Dispose();
+        if (_ownsDevice) _device.Dispose();
     }
 }

@@ -15,6 +15,7 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     public IBackend Inner => inner;
     public string Name => inner.Name + " (profiled)";
     public DType ComputeType => inner.ComputeType;
+    public IBackend CreateSibling(DType computeType) => new ProfilingBackend(inner.CreateSibling(computeType));
 
     /// <summary>Per op: calls, seconds, and GFLOP/s for the products.</summary>
     public IReadOnlyDictionary<string, (int Calls, double Seconds, double Flops)> Ops => _ops;

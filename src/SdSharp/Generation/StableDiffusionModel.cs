@@ -66,7 +66,10 @@ public sealed class StableDiffusionModel : IDisposable
         if (c.Vae == null) throw new ModelFormatException($"{c.Path}: the checkpoint has no VAE (a separate VAE file is not supported yet)");
         Unet = Own(new UNetModel(Backend, c.Unet, c.UnetConfig));
         c.RunPredictionTest(Unet);
-        Vae = Own(new AutoencoderKL(Backend, c.Vae, VaeConfig(c)));
+        var vaeConfig = VaeConfig(c);
+        // SDXL's VAE overflows fp16 (NaN, black images): it computes in fp32 on a sibling backend, as diffusers upcasts it.
+        var vaeBackend = vaeConfig.RequiresFullRange && Backend.ComputeType == DType.F16 ? Own(Backend.CreateSibling(DType.F32)) : null;
+        Vae = Own(new AutoencoderKL(Backend, c.Vae, vaeConfig, vaeBackend));
         Tokenizer = LoadTokenizer(c, options.Tokenizer);
         bool openClipFirst = c.Family == ModelFamily.SD2;
         if (c.TextEncoder != null) TextEncoder = LoadClip(c.TextEncoder, "text_encoder", openClipFirst ? ClipTextFlavor.OpenClip : ClipTextFlavor.OpenAi);

@@ -61,6 +61,12 @@ public interface IBackend : IDisposable
     /// <summary>The dtype activations are computed and stored in.</summary>
     DType ComputeType { get; }
 
+    /// <summary>
+    /// Another backend on the same device that computes in <paramref name="computeType"/> (for a network that
+    /// overflows fp16, such as SDXL's VAE). The caller disposes it, before this one.
+    /// </summary>
+    IBackend CreateSibling(DType computeType);
+
     // ---- memory and transfers ----
 
     Tensor Full(Shape shape, float value);

@@ -10,6 +10,8 @@ namespace SdSharp.Models.Vae;
 /// encoder turns an image into a Gaussian over latents 8× smaller per side, the decoder turns latents back into an
 /// image. Images are NHWC in [-1, 1]; latents are NHWC and unscaled here: the factor that puts them on the UNet's
 /// scale is applied at the pipeline boundary with <see cref="ToLatent"/> and <see cref="FromLatent"/>.
+/// Inputs and outputs live on the pipeline's backend; the network may compute on another (a full-range sibling
+/// when the pipeline runs in fp16 and this VAE overflows it), with tensors crossing only at Encode and Decode.
 /// </summary>
 public sealed class AutoencoderKL : IDisposable
 {
@@ -17,6 +19,7 @@ public sealed class AutoencoderKL : IDisposable
     internal const float NormEps = 1e-6f;
 
     private readonly IBackend _backend;
+    private readonly IBackend _compute;
     private readonly DeviceWeights _weights;
     private readonly Encoder encoder;
     private readonly Decoder decoder;
@@ -24,13 +27,15 @@ public sealed class AutoencoderKL : IDisposable
 
     /// <param name="weights">The VAE's weights under the original names (any layout mapped by a <see cref="WeightMap"/>);
     /// the map and its file must outlive the model.</param>
-    public AutoencoderKL(IBackend backend, WeightMap weights, VaeConfig config)
+    /// <param name="compute">Where the network runs, when not on <paramref name="backend"/> (the caller owns it).</param>
+    public AutoencoderKL(IBackend backend, WeightMap weights, VaeConfig config, IBackend? compute = null)
     {
         if (config.Levels == 0 || config.ResBlocksPerLevel < 1)
             throw new ModelFormatException($"{weights.Description}: a VAE needs at least one level and one res block per level");
         _backend = backend;
+        _compute = compute ?? backend;
         Config = config;
-        _weights = new DeviceWeights(backend, weights);
+        _weights = new DeviceWeights(_compute, weights);
         try
         {
             var w = _weights.Root;
@@ -60,14 +65,15 @@ public sealed class AutoencoderKL : IDisposable
     public LatentDistribution Encode(Tensor image)
     {
         Check(image, Config.InChannels, "image");
-        Tensor moments = encoder.Forward(image);
+        using var input = _compute == _backend ? null : _compute.FromHost(image.ToArray(), image.Shape);
+        Tensor moments = encoder.Forward(input ?? image);
         if (quant_conv != null) moments = Activations.Replace(moments, quant_conv.Forward(moments));
         using (moments)
         {
             int z = Config.LatentChannels;
-            var mean = _backend.Slice(moments, 3, 0, z);
-            using var rawLogVar = _backend.Slice(moments, 3, z, z);
-            return new LatentDistribution(mean, _backend.Clamp(rawLogVar, LatentDistribution.MinLogVar, LatentDistribution.MaxLogVar));
+            var mean = ToPipeline(_compute.Slice(moments, 3, 0, z));
+            using var rawLogVar = _compute.Slice(moments, 3, z, z);
+            return new LatentDistribution(mean, ToPipeline(_compute.Clamp(rawLogVar, LatentDistribution.MinLogVar, LatentDistribution.MaxLogVar)));
         }
     }
 
@@ -75,9 +81,16 @@ public sealed class AutoencoderKL : IDisposable
     public Tensor Decode(Tensor latent)
     {
         Check(latent, Config.LatentChannels, "latent");
-        if (post_quant_conv == null) return decoder.Forward(latent);
-        using var z = post_quant_conv.Forward(latent);
-        return decoder.Forward(z);
+        using var input = _compute == _backend ? null : _compute.FromHost(latent.ToArray(), latent.Shape);
+        using var z = post_quant_conv?.Forward(input ?? latent);
+        return ToPipeline(decoder.Forward(z ?? input ?? latent));
+    }
+
+    /// <summary>A result of the compute backend handed over to the pipeline's (through the host; the original is disposed).</summary>
+    private Tensor ToPipeline(Tensor x)
+    {
+        if (_compute == _backend) return x;
+        using (x) return _backend.FromHost(x.ToArray(), x.Shape);
     }
 
     /// <summary>A VAE sample (or mode) → the UNet's latent: (sample − shift) · scaling factor.</summary>

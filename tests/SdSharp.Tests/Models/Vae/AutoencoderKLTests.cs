@@ -51,6 +51,28 @@ public sealed class AutoencoderKLTests : IDisposable
         AssertMatches(reference, "vae_decoded", image, $"{family} decoded ({(singleFile ? "single file" : "diffusers")})");
     }
 
+    /// <summary>
+    /// A VAE computing on another backend (as SDXL's runs in fp32 beside an fp16 pipeline) takes and returns the
+    /// pipeline's tensors and computes the same values.
+    /// </summary>
+    [Fact]
+    public void AVaeOnASiblingBackendTakesAndReturnsThePipelinesTensors()
+    {
+        using var sibling = _cpu.CreateSibling(DType.F32);
+        using var vae = Open("sdxl", singleFile: false, compute: sibling);
+        using var reference = ModelFixtures.Reference("sdxl");
+        using var image = ModelFixtures.UploadNhwc(_cpu, reference, "vae_image");
+        using var moments = vae.Model.Encode(image);
+        Assert.Same(_cpu, moments.Mean.Backend);
+        Assert.Same(_cpu, moments.LogVar.Backend);
+        AssertMatches(reference, "vae_mean", moments.Mean, "sibling mean");
+        AssertMatches(reference, "vae_logvar", moments.LogVar, "sibling logvar");
+        using var latent = ModelFixtures.UploadNhwc(_cpu, reference, "vae_latent");
+        using var decoded = vae.Model.Decode(latent);
+        Assert.Same(_cpu, decoded.Backend);
+        AssertMatches(reference, "vae_decoded", decoded, "sibling decoded");
+    }
+
     /// <summary>Standalone VAE files (vae-ft-mse-840000-ema-pruned.safetensors) have the original names with no prefix.</summary>
     [Fact]
     public void StandaloneVaeFileLoadsWithAnEmptyPrefix()
@@ -194,7 +216,7 @@ public sealed class AutoencoderKLTests : IDisposable
     }
 
     /// <summary>The family's fixture VAE from one layout; the architecture comes from the diffusers config.</summary>
-    private OpenVae Open(string family, bool singleFile)
+    private OpenVae Open(string family, bool singleFile, IBackend? compute = null)
     {
         VaeConfig config;
         using (var folder = DiffusersFolder.Open(ModelFixtures.DiffusersFolder(family)))
@@ -203,7 +225,7 @@ public sealed class AutoencoderKLTests : IDisposable
         var map = WeightMap.Build(file, singleFile
             ? new PrefixLayout("vae (original layout)", "first_stage_model.")
             : new DiffusersVaeLayout("vae.", config.Levels));
-        return new OpenVae(new AutoencoderKL(_cpu, map, config), map, file);
+        return new OpenVae(new AutoencoderKL(_cpu, map, config, compute), map, file);
     }
 
     private void Build(TensorFile file)
