@@ -61,6 +61,37 @@ public sealed class BrowserTests(ServerFixture f)
     }
 
     [Fact]
+    public async Task PaintingAMaskOverAnInitImageInpaints()
+    {
+        string file = Path.Combine(f.Root, "init.png");
+        var init = new Image(128, 128, 3);
+        Array.Fill(init.Pixels, (byte)200);
+        PngEncoder.Save(init, file);
+        var (playwright, browser) = await Launch();
+        using (playwright)
+        await using (browser)
+        {
+            var page = await browser.NewPageAsync();
+            await page.GotoAsync(f.Server.Address.ToString());
+            await Assertions.Expect(page.Locator("#width")).ToHaveValueAsync("128");
+            await page.ClickAsync("#tabs button[data-tab='img2img']");
+            await page.SetInputFilesAsync("#init-file", file);
+            var canvas = page.Locator("#mask-canvas");
+            await Assertions.Expect(canvas).ToBeVisibleAsync();
+            var box = (await canvas.BoundingBoxAsync())!;
+            await page.Mouse.MoveAsync(box.X + box.Width * 0.3f, box.Y + box.Height * 0.5f);
+            await page.Mouse.DownAsync();
+            await page.Mouse.MoveAsync(box.X + box.Width * 0.7f, box.Y + box.Height * 0.5f, new() { Steps = 8 });
+            await page.Mouse.UpAsync();
+            await page.FillAsync("#prompt", "a small red circle in the center on a white background");
+            await page.FillAsync("#steps", "6");
+            await page.ClickAsync("#generate-button");
+            await Assertions.Expect(page.Locator("#infotext")).ToContainTextAsync("Mask blur: 4", new() { Timeout = 120_000 });
+            await Assertions.Expect(page.Locator("#infotext")).ToContainTextAsync("Denoising strength: 0.75");
+        }
+    }
+
+    [Fact]
     public async Task DroppingAPngOnPngInfoShowsItsParameters()
     {
         string file = Path.Combine(f.Root, "info.png");
