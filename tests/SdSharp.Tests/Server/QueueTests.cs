@@ -51,7 +51,8 @@ public sealed class QueueTests(ServerFixture f)
     [Fact]
     public async Task JobsRunInTheOrderTheyArrived()
     {
-        var blocker = Post(f.Client, "sdapi/v1/txt2img", Txt2Img("a large red square in the center on a blue background", 1, steps: 30));
+        // A blocker long enough to outlast the queuing on any machine; interrupted once the queue is built.
+        var blocker = Post(f.Client, "sdapi/v1/txt2img", Txt2Img("a large red square in the center on a blue background", 1, steps: 1000));
         await WaitUntilRunning(f.Client);
         var finished = new List<int>();
         var queued = new List<Task>();
@@ -66,6 +67,7 @@ public sealed class QueueTests(ServerFixture f)
             }));
             await WaitForQueueLength(f.Client, i + 1);
         }
+        await Post(f.Client, "sdapi/v1/interrupt", new { });
         await Task.WhenAll(queued);
         await blocker;
         Assert.Equal([0, 1, 2, 3], finished);
@@ -74,7 +76,7 @@ public sealed class QueueTests(ServerFixture f)
     [Fact]
     public async Task ProgressReportsStepsAndAPreviewAndInterruptReturnsTheImageSoFar()
     {
-        var body = Txt2Img("a large blue triangle at the top on a yellow background", 31, steps: 60);
+        var body = Txt2Img("a large blue triangle at the top on a yellow background", 31, steps: 1000);
         body["force_task_id"] = "task(test-interrupt)";
         var generation = Post(f.Client, "sdapi/v1/txt2img", body);
         JsonObject progress;
@@ -86,10 +88,11 @@ public sealed class QueueTests(ServerFixture f)
         } while ((progress["current_image"] == null || (int)progress["state"]!["sampling_step"]! < 12) && watch.Elapsed < TimeSpan.FromMinutes(2));
 
         Assert.Equal("task(test-interrupt)", (string)progress["current_task"]!);
-        Assert.Equal(60, (int)progress["state"]!["sampling_steps"]!);
+        Assert.Equal(1000, (int)progress["state"]!["sampling_steps"]!);
         Assert.Equal(1, (int)progress["state"]!["job_count"]!);
         double fraction = (double)progress["progress"]!;
-        Assert.InRange(fraction, 0.2, 0.99);
+        // A1111's formula: 1% for having started plus the share of steps done.
+        Assert.InRange(fraction, 0.01 + 12 / 1000.0, 0.99);
         Assert.True((double)progress["eta_relative"]! > 0);
         var preview = PngDecoder.Decode(Convert.FromBase64String((string)progress["current_image"]!));
         Assert.Equal(128, preview.Image.Width);
@@ -106,7 +109,7 @@ public sealed class QueueTests(ServerFixture f)
     [Fact]
     public async Task SkipEndsTheCurrentBatchOnly()
     {
-        var body = Txt2Img("a large white circle on the left on a black background", 70, steps: 40);
+        var body = Txt2Img("a large white circle on the left on a black background", 70, steps: 100);
         body["n_iter"] = 2;
         var generation = Post(f.Client, "sdapi/v1/txt2img", body);
         await WaitUntilRunning(f.Client);
@@ -124,7 +127,7 @@ public sealed class QueueTests(ServerFixture f)
         await using var server = await ServerFixture.Start(Options(f) with { MaxQueue = 1 });
         using var client = Client(server);
         await WaitForModel(client);
-        var running = Post(client, "sdapi/v1/txt2img", Txt2Img("a large red square in the center on a blue background", 2, steps: 40));
+        var running = Post(client, "sdapi/v1/txt2img", Txt2Img("a large red square in the center on a blue background", 2, steps: 1000));
         await WaitUntilRunning(client);
 
         using var leaving = new CancellationTokenSource();
@@ -140,7 +143,11 @@ public sealed class QueueTests(ServerFixture f)
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
         await WaitForQueueLength(client, 0);
         Assert.Equal(0, server.State.Queue.Waiting);
+        // Dropped while it waited: the running job is still the first one.
+        var progress = (await client.GetFromJsonAsync<JsonObject>("sdapi/v1/progress?skip_current_image=true"))!;
+        Assert.Equal(1000, (int)progress["state"]!["sampling_steps"]!);
 
+        await Post(client, "sdapi/v1/interrupt", new { });
         Assert.Equal(HttpStatusCode.OK, (await running).Status);
     }
 
