@@ -11,5 +11,6 @@ internal static class CommandCatalog
         yield return ModelCommands.Create(console);
         yield return PngInfoCommand.Create(console);
         yield return TokenizeCommand.Create(console);
+        yield return ServeCommand.Create(console);
     }
 }

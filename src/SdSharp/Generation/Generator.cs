@@ -42,7 +42,8 @@ public sealed class Generator(StableDiffusionModel model)
     /// </summary>
     public Func<string, RefinerModel>? Refiners { get; init; }
 
-    public GenerationResult Generate(GenerationRequest request, Action<GenerationProgress>? progress = null, CancellationToken cancellation = default)
+    public GenerationResult Generate(GenerationRequest request, Action<GenerationProgress>? progress = null, CancellationToken cancellation = default,
+        GenerationStop? stop = null)
     {
         Validate(request);
         var (sampler, schedule) = SamplerInfo.Resolve(request.SamplerName ?? "Euler", request.Scheduler);
@@ -62,9 +63,11 @@ public sealed class Generator(StableDiffusionModel model)
         for (int batch = 0; batch < request.NIter; batch++)
         {
             cancellation.ThrowIfCancellationRequested();
+            if (stop?.Interrupted == true) break;
             long[] batchSeeds = SeedList.Batch(seeds, batch, request.BatchSize);
             long[] batchSubseeds = SeedList.Batch(subseeds, batch, request.BatchSize);
-            var pass = new Pass(this, request, refiner, sampler, schedule, batchSeeds, batchSubseeds, batch, progress, cancellation);
+            var pass = new Pass(this, request, refiner, sampler, schedule, batchSeeds, batchSubseeds, batch, progress, cancellation,
+                stop?.BeginBatch() ?? CancellationToken.None);
             images.AddRange(pass.Run());
         }
         return new GenerationResult(images, request with { Seed = seed, Subseed = subseed }, sampler, schedule);
@@ -100,7 +103,7 @@ public sealed class Generator(StableDiffusionModel model)
 
     /// <summary>One batch: its seeds, noise and conditioning, sampled (and possibly refined by a hires pass) and decoded.</summary>
     private sealed class Pass(Generator g, GenerationRequest r, RefinerModel? refiner, SamplerInfo sampler, ScheduleType schedule, long[] seeds, long[] subseeds,
-        int batchIndex, Action<GenerationProgress>? progress, CancellationToken cancellation)
+        int batchIndex, Action<GenerationProgress>? progress, CancellationToken cancellation, CancellationToken stopped)
     {
         private StableDiffusionModel M => g.Model;
         private IBackend B => g.Backend;
@@ -142,7 +145,8 @@ public sealed class Generator(StableDiffusionModel model)
             {
                 Tensor final = latent;
                 Tensor? hires = null;
-                if (r.EnableHr && !img2img)
+                // A1111 leaves out the hires pass of a batch that was interrupted or skipped.
+                if (r.EnableHr && !img2img && !stopped.IsCancellationRequested)
                 {
                     hires = HiresPass(latent, noise, kind, strength);
                     final = hires;
@@ -167,16 +171,38 @@ public sealed class Generator(StableDiffusionModel model)
             var handOff = refinerNetwork == null ? null : new RefinerHandOff(refinerNetwork, r.RefinerSwitchAt);
             var denoiser = new GuidedDenoiser(network, r.CfgScale, BatchSize, blend, handOff);
             var samplerNoise = new SamplerNoise(kind, seeds, noise.Shape, noise.Next, images => Upload(images, noise.Shape));
+            using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellation, stopped);
+            Tensor? estimate = null; // the latest x0 estimate, what a stopped batch decodes (A1111's last_latent)
             var context = new SamplerContext
             {
                 Denoiser = denoiser,
                 Noise = samplerNoise,
                 Options = SamplerOptions.FromRequest(r),
-                Cancellation = cancellation,
-                Progress = progress == null ? null : p => progress(new GenerationProgress(batchIndex, r.NIter, p.Step, p.Total, phase,
-                    () => PreviewImage(p.Denoised))),
+                Cancellation = sampling.Token,
+                Progress = p =>
+                {
+                    if (stopped.CanBeCanceled)
+                    {
+                        estimate?.Dispose();
+                        estimate = B.Affine(p.Denoised, 1f);
+                    }
+                    progress?.Invoke(new GenerationProgress(batchIndex, r.NIter, p.Step, p.Total, phase, () => PreviewImage(p.Denoised)));
+                },
             };
-            var result = plan.Run(context, start);
+            Tensor result;
+            try
+            {
+                result = plan.Run(context, start);
+            }
+            catch (OperationCanceledException) when (stopped.IsCancellationRequested && !cancellation.IsCancellationRequested)
+            {
+                result = estimate ?? B.Affine(start, 1f);
+                estimate = null;
+            }
+            finally
+            {
+                estimate?.Dispose();
+            }
             if (denoiser.Refined)
             {
                 _refined = true;
