@@ -17,7 +17,11 @@ public readonly record struct GenerationProgress(int Batch, int Batches, int Ste
 /// <summary>One generated image with the seeds that made it and its A1111 infotext.</summary>
 public sealed record GeneratedImage(Image Image, long Seed, long Subseed, ImageInfotext Infotext, float[]? Latent, int[] LatentShape);
 
-public sealed record GenerationResult(IReadOnlyList<GeneratedImage> Images, GenerationRequest Request, SamplerInfo Sampler, ScheduleType Schedule);
+public sealed record GenerationResult(IReadOnlyList<GeneratedImage> Images, GenerationRequest Request, SamplerInfo Sampler, ScheduleType Schedule)
+{
+    /// <summary>What the user should hear about (LoRAs not found, LoRA keys that match no layer, ...).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>
 /// Turns a <see cref="GenerationRequest"/> into images with one loaded model, the way A1111's process_images
@@ -43,6 +47,9 @@ public sealed class Generator(StableDiffusionModel model)
         long[] seeds = SeedList.Seeds(seed, count, request.SubseedStrength);
         long[] subseeds = SeedList.Subseeds(subseed, count);
         var images = new List<GeneratedImage>();
+        var warnings = new List<string>();
+        // A1111 activates the prompt's extra networks for the whole job and the model is itself again after it.
+        using var addons = model.Addons.Activate(PromptPlanner.Plan(request.Prompt, "", 1).ExtraNetworks, warnings);
         var tiling = request.Tiling ? PaddingMode.Circular : PaddingMode.Zeros;
         model.Unet.Padding.Mode = tiling;
         model.Vae.Padding.Mode = tiling;
@@ -51,10 +58,10 @@ public sealed class Generator(StableDiffusionModel model)
             cancellation.ThrowIfCancellationRequested();
             long[] batchSeeds = SeedList.Batch(seeds, batch, request.BatchSize);
             long[] batchSubseeds = SeedList.Batch(subseeds, batch, request.BatchSize);
-            var pass = new Pass(this, request, sampler, schedule, batchSeeds, batchSubseeds, batch, progress, cancellation);
+            var pass = new Pass(this, request, sampler, schedule, batchSeeds, batchSubseeds, batch, progress, cancellation, addons);
             images.AddRange(pass.Run(seed));
         }
-        return new GenerationResult(images, request with { Seed = seed, Subseed = subseed }, sampler, schedule);
+        return new GenerationResult(images, request with { Seed = seed, Subseed = subseed }, sampler, schedule) { Warnings = warnings };
     }
 
     private static void Validate(GenerationRequest r)
@@ -71,8 +78,9 @@ public sealed class Generator(StableDiffusionModel model)
 
     /// <summary>One batch: its seeds, noise and conditioning, sampled (and possibly refined by a hires pass) and decoded.</summary>
     private sealed class Pass(Generator g, GenerationRequest r, SamplerInfo sampler, ScheduleType schedule, long[] seeds, long[] subseeds,
-        int batchIndex, Action<GenerationProgress>? progress, CancellationToken cancellation)
+        int batchIndex, Action<GenerationProgress>? progress, CancellationToken cancellation, Addons.AddonActivation addons)
     {
+        private TextConditioner? _conditioner;
         private StableDiffusionModel M => g.Model;
         private IBackend B => g.Backend;
         private int BatchSize => seeds.Length;
@@ -87,6 +95,7 @@ public sealed class Generator(StableDiffusionModel model)
                 r.SubseedStrength, r.SeedResizeFromH, r.SeedResizeFromW, r.EtaNoiseSeedDelta);
             var options = new ConditioningOptions { ClipSkip = r.ClipSkip };
             var conditioner = M.CreateConditioner(options);
+            _conditioner = conditioner;
 
             Img2ImgImages? prepared = img2img ? PrepareImages() : null;
             using var initLatent = prepared == null ? null : EncodeInit(prepared, kind);
@@ -364,6 +373,10 @@ public sealed class Generator(StableDiffusionModel model)
                 ModelName = g.ModelIdentity.Name,
                 ModelHash = g.ModelIdentity.Hash,
                 DenoisingStrength = r.InitImages is { Count: > 0 } || r.EnableHr ? r.DenoisingStrength ?? (r.EnableHr ? 0.7 : 0.75) : null,
+                Loras = addons.Loras,
+                Embeddings = _conditioner == null ? [] : M.Addons.EmbeddingHashes(_conditioner.UsedEmbeddings),
+                VaeName = M.VaePath == null ? null : Path.GetFileName(M.VaePath),
+                VaeHash = M.VaePath == null ? null : ModelHashes.Default.ShortHash(M.VaePath),
             };
             _ = (image, firstSeed);
             return InfotextFactory.Create(r, facts);
