@@ -20,7 +20,11 @@ public sealed record GeneratedImage(Image Image, long Seed, long Subseed, ImageI
 /// <summary>A checkpoint loaded for the refiner hand-off, with the title the infotext names it by (A1111's "name [hash]").</summary>
 public sealed record RefinerModel(StableDiffusionModel Model, string Title);
 
-public sealed record GenerationResult(IReadOnlyList<GeneratedImage> Images, GenerationRequest Request, SamplerInfo Sampler, ScheduleType Schedule);
+public sealed record GenerationResult(IReadOnlyList<GeneratedImage> Images, GenerationRequest Request, SamplerInfo Sampler, ScheduleType Schedule)
+{
+    /// <summary>What the user should hear about (LoRAs not found, LoRA keys that match no layer, ...).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>
 /// Turns a <see cref="GenerationRequest"/> into images with one loaded model, the way A1111's process_images
@@ -54,6 +58,9 @@ public sealed class Generator(StableDiffusionModel model)
         long[] subseeds = SeedList.Subseeds(subseed, count);
         var images = new List<GeneratedImage>();
         var refiner = ResolveRefiner(request);
+        var warnings = new List<string>();
+        // A1111 activates the prompt's extra networks for the whole job and the model is itself again after it.
+        using var addons = model.Addons.Activate(PromptPlanner.Plan(request.Prompt, "", 1).ExtraNetworks, warnings);
         var tiling = request.Tiling ? PaddingMode.Circular : PaddingMode.Zeros;
         foreach (var m in refiner == null ? [model] : new[] { model, refiner.Model })
         {
@@ -67,10 +74,10 @@ public sealed class Generator(StableDiffusionModel model)
             long[] batchSeeds = SeedList.Batch(seeds, batch, request.BatchSize);
             long[] batchSubseeds = SeedList.Batch(subseeds, batch, request.BatchSize);
             var pass = new Pass(this, request, refiner, sampler, schedule, batchSeeds, batchSubseeds, batch, progress, cancellation,
-                stop?.BeginBatch() ?? CancellationToken.None);
+                stop?.BeginBatch() ?? CancellationToken.None, addons);
             images.AddRange(pass.Run());
         }
-        return new GenerationResult(images, request with { Seed = seed, Subseed = subseed }, sampler, schedule);
+        return new GenerationResult(images, request with { Seed = seed, Subseed = subseed }, sampler, schedule) { Warnings = warnings };
     }
 
     private static void Validate(GenerationRequest r)
@@ -103,8 +110,10 @@ public sealed class Generator(StableDiffusionModel model)
 
     /// <summary>One batch: its seeds, noise and conditioning, sampled (and possibly refined by a hires pass) and decoded.</summary>
     private sealed class Pass(Generator g, GenerationRequest r, RefinerModel? refiner, SamplerInfo sampler, ScheduleType schedule, long[] seeds, long[] subseeds,
-        int batchIndex, Action<GenerationProgress>? progress, CancellationToken cancellation, CancellationToken stopped)
+        int batchIndex, Action<GenerationProgress>? progress, CancellationToken cancellation, CancellationToken stopped,
+        Addons.AddonActivation addons)
     {
+        private TextConditioner? _conditioner; // the first one made for the base model
         private StableDiffusionModel M => g.Model;
         private IBackend B => g.Backend;
         private int BatchSize => seeds.Length;
@@ -222,7 +231,9 @@ public sealed class Generator(StableDiffusionModel model)
                 _ => null,
             };
             var prediction = model.Checkpoint.Prediction == PredictionType.V ? Prediction.V : Prediction.Epsilon;
-            var conditioning = model.CreateConditioner(_conditioningOptions).Condition(promptPlan);
+            var conditioner = model.CreateConditioner(_conditioningOptions);
+            if (model == M) _conditioner ??= conditioner; // the infotext's TI hashes name the base model's first encoding
+            var conditioning = conditioner.Condition(promptPlan);
             return new DenoisingNetwork(model.Unet, conditioning, plan.Wrapper(prediction), vector,
                 model.Checkpoint.IsInpainting ? imageConditioning : null);
         }
@@ -472,6 +483,10 @@ public sealed class Generator(StableDiffusionModel model)
                 ModelHash = g.ModelIdentity.Hash,
                 Refiner = _refined ? refiner!.Title : null,
                 DenoisingStrength = r.InitImages is { Count: > 0 } || r.EnableHr ? r.DenoisingStrength ?? (r.EnableHr ? 0.7 : 0.75) : null,
+                Loras = addons.Loras,
+                Embeddings = _conditioner == null ? [] : M.Addons.EmbeddingHashes(_conditioner.UsedEmbeddings),
+                VaeName = M.VaePath == null ? null : Path.GetFileName(M.VaePath),
+                VaeHash = M.VaePath == null ? null : ModelHashes.Default.ShortHash(M.VaePath),
             };
             return InfotextFactory.Create(r, facts);
         }

@@ -16,6 +16,12 @@ public sealed record ModelLoadOptions
     public CheckpointOptions Checkpoint { get; init; } = new();
     /// <summary>A CLIP tokenizer: OpenAI's bpe_simple_vocab_16e6.txt.gz or an HF tokenizer folder (for single files).</summary>
     public string? Tokenizer { get; init; }
+
+    /// <summary>A VAE file to use instead of the checkpoint's own (A1111's --vae / sd_vae).</summary>
+    public string? Vae { get; init; }
+
+    /// <summary>Where the model's LoRAs, embeddings and hypernetworks are.</summary>
+    public Addons.AddonFolders Addons { get; init; } = new();
 }
 
 /// <summary>
@@ -43,6 +49,12 @@ public sealed class StableDiffusionModel : IDisposable
     /// <summary>OpenCLIP bigG (SDXL, refiner).</summary>
     public ClipTextModel? TextEncoder2 { get; private set; }
 
+    /// <summary>The separate VAE file in use, or null for the checkpoint's own.</summary>
+    public string? VaePath { get; private set; }
+
+    /// <summary>LoRAs, hypernetworks and textual-inversion embeddings for this model.</summary>
+    public Addons.ModelAddons Addons { get; private set; } = null!;
+
     public static StableDiffusionModel Load(string path, IBackend backend, ModelLoadOptions? options = null)
     {
         options ??= new ModelLoadOptions();
@@ -63,13 +75,10 @@ public sealed class StableDiffusionModel : IDisposable
     private void Build(ModelLoadOptions options)
     {
         var c = Checkpoint;
-        if (c.Vae == null) throw new ModelFormatException($"{c.Path}: the checkpoint has no VAE (a separate VAE file is not supported yet)");
+        if (c.Vae == null && options.Vae == null) throw new ModelFormatException($"{c.Path}: the checkpoint has no VAE; give one with --vae");
         Unet = Own(new UNetModel(Backend, c.Unet, c.UnetConfig));
         c.RunPredictionTest(Unet);
-        var vaeConfig = VaeConfig(c);
-        // SDXL's VAE overflows fp16 (NaN, black images): it computes in fp32 on a sibling backend, as diffusers upcasts it.
-        var vaeBackend = vaeConfig.RequiresFullRange && Backend.ComputeType == DType.F16 ? Own(Backend.CreateSibling(DType.F32)) : null;
-        Vae = Own(new AutoencoderKL(Backend, c.Vae, vaeConfig, vaeBackend));
+        Vae = options.Vae == null ? NewVae(c.Vae!, VaeConfig(c)) : LoadVae(options.Vae);
         Tokenizer = LoadTokenizer(c, options.Tokenizer);
         bool openClipFirst = c.Family == ModelFamily.SD2;
         if (c.TextEncoder != null) TextEncoder = LoadClip(c.TextEncoder, "text_encoder", openClipFirst ? ClipTextFlavor.OpenClip : ClipTextFlavor.OpenAi);
@@ -77,6 +86,24 @@ public sealed class StableDiffusionModel : IDisposable
         bool needsFirst = c.Family != ModelFamily.SDXLRefiner, needsSecond = c.Family is ModelFamily.SDXL or ModelFamily.SDXLRefiner;
         if ((needsFirst && TextEncoder == null) || (needsSecond && TextEncoder2 == null))
             throw new ModelFormatException($"{c.Path}: the checkpoint lacks its text encoder{(needsFirst && needsSecond ? "s" : "")}");
+        Addons = new SdSharp.Addons.ModelAddons(this, options.Addons);
+    }
+
+    /// <summary>A separate VAE file; its scaling factor is the family's, as with the checkpoint's own.</summary>
+    private AutoencoderKL LoadVae(string path)
+    {
+        var file = Own(ModelFiles.OpenFile(path));
+        var map = Own(SdSharp.Addons.VaeFiles.Map(file));
+        float scaling = Family is ModelFamily.SDXL or ModelFamily.SDXLRefiner ? Models.Vae.VaeConfig.SdxlScalingFactor : Models.Vae.VaeConfig.SdScalingFactor;
+        VaePath = path;
+        return NewVae(map, Models.Vae.VaeConfig.FromWeights(map, scaling));
+    }
+
+    private AutoencoderKL NewVae(WeightMap weights, VaeConfig config)
+    {
+        // SDXL's VAE overflows fp16 (NaN, black images): it computes in fp32 on a sibling backend, as diffusers upcasts it.
+        var vaeBackend = config.RequiresFullRange && Backend.ComputeType == DType.F16 ? Own(Backend.CreateSibling(DType.F32)) : null;
+        return Own(new AutoencoderKL(Backend, weights, config, vaeBackend));
     }
 
     private VaeConfig VaeConfig(Checkpoint c)
@@ -131,11 +158,11 @@ public sealed class StableDiffusionModel : IDisposable
     /// <summary>The A1111 text conditioning for this family, with this request's settings (clip skip, emphasis).</summary>
     public TextConditioner CreateConditioner(ConditioningOptions options) => Family switch
     {
-        ModelFamily.SD1 => TextConditioner.ForSd1(Tokenizer, TextEncoder!, options),
+        ModelFamily.SD1 => TextConditioner.ForSd1(Tokenizer, TextEncoder!, options, Addons.Embeddings),
         // An encoder sized from the weights has OpenCLIP's full tower; diffusers' config already leaves the last block out.
-        ModelFamily.SD2 => TextConditioner.ForSd2(Tokenizer, TextEncoder!, holdsLastBlock: !(Checkpoint.ConfigFolder?.HasComponent("text_encoder") ?? false), options),
-        ModelFamily.SDXL => TextConditioner.ForSdxl(Tokenizer, TextEncoder!, TextEncoder2!, options),
-        _ => TextConditioner.ForSdxlRefiner(Tokenizer, TextEncoder2!, options),
+        ModelFamily.SD2 => TextConditioner.ForSd2(Tokenizer, TextEncoder!, holdsLastBlock: !(Checkpoint.ConfigFolder?.HasComponent("text_encoder") ?? false), options, Addons.Embeddings),
+        ModelFamily.SDXL => TextConditioner.ForSdxl(Tokenizer, TextEncoder!, TextEncoder2!, options, Addons.Embeddings),
+        _ => TextConditioner.ForSdxlRefiner(Tokenizer, TextEncoder2!, options, Addons.Embeddings),
     };
 
     private T Own<T>(T disposable) where T : IDisposable

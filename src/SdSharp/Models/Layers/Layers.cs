@@ -6,14 +6,14 @@ namespace SdSharp.Models.Layers;
 public sealed class Linear
 {
     private readonly IBackend _backend;
-    private readonly Tensor _weight;
-    private readonly Tensor? _bias;
+    private readonly WeightSlot _weight;
+    private readonly WeightSlot? _bias;
 
     public Linear(WeightReader w, int inFeatures, int outFeatures, bool bias = true)
     {
         _backend = w.Backend;
-        _weight = w.LoadMatrix("weight", outFeatures, inFeatures);
-        _bias = bias ? w.Load("bias", outFeatures) : null;
+        _weight = w.MatrixSlot("weight", outFeatures, inFeatures);
+        _bias = bias ? w.Slot("bias", outFeatures) : null;
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
     }
@@ -22,15 +22,15 @@ public sealed class Linear
     public int OutFeatures { get; }
 
     /// <summary>The product, plus <paramref name="residual"/> when given (added in the same pass).</summary>
-    public Tensor Forward(Tensor x, Tensor? residual = null) => _backend.Linear(x, _weight, _bias, residual);
+    public Tensor Forward(Tensor x, Tensor? residual = null) => _backend.Linear(x, _weight.Tensor, _bias?.Tensor, residual);
 }
 
 /// <summary>A k×k convolution of an NHWC map.</summary>
 public sealed class Conv2d
 {
     private readonly IBackend _backend;
-    private readonly Tensor _weight;
-    private readonly Tensor? _bias;
+    private readonly WeightSlot _weight;
+    private readonly WeightSlot _bias;
     private readonly int _stride, _padTop, _padLeft, _padBottom, _padRight;
     private readonly Padding? _padding;
 
@@ -39,15 +39,15 @@ public sealed class Conv2d
         Padding? padding = null, (int Top, int Left, int Bottom, int Right)? asymmetric = null)
     {
         _backend = w.Backend;
-        _weight = w.Load("weight", outChannels, inChannels, kernel, kernel);
-        _bias = w.Load("bias", outChannels);
+        _weight = w.Slot("weight", outChannels, inChannels, kernel, kernel);
+        _bias = w.Slot("bias", outChannels);
         _stride = stride;
         (_padTop, _padLeft, _padBottom, _padRight) = asymmetric ?? (pad, pad, pad, pad);
         _padding = padding;
     }
 
     public Tensor Forward(Tensor x, Tensor? residual = null) =>
-        _backend.Conv2d(x, _weight, _bias, new Conv2dOptions(_stride, _padTop, _padLeft, _padBottom, _padRight,
+        _backend.Conv2d(x, _weight.Tensor, _bias.Tensor, new Conv2dOptions(_stride, _padTop, _padLeft, _padBottom, _padRight,
             _padding?.Mode ?? PaddingMode.Zeros), residual);
 }
 

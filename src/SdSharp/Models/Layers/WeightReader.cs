@@ -22,6 +22,9 @@ public sealed class WeightReader
 
     public IBackend Backend => _weights.Backend;
 
+    /// <summary>The network's weights this reader loads into.</summary>
+    public DeviceWeights Weights => _weights;
+
     /// <summary>The scope of a sub-module: reader.Child("in_layers.0") reads "…in_layers.0.weight".</summary>
     public WeightReader Child(string name) => new(_weights, Join(_prefix, name));
 
@@ -32,6 +35,12 @@ public sealed class WeightReader
 
     /// <summary>Loads a [rows, cols] matrix, also when stored as a 1×1 convolution [rows, cols, 1, 1].</summary>
     public Tensor LoadMatrix(string name, long rows, long cols) => _weights.Load(Join(_prefix, name), [rows, cols], matrix: true);
+
+    /// <summary>Like <see cref="Load"/>, as a slot that add-ons may lend a modified copy to (see <see cref="WeightSlot"/>).</summary>
+    public WeightSlot Slot(string name, params long[] shape) => _weights.LoadSlot(Join(_prefix, name), shape, matrix: false);
+
+    /// <summary>Like <see cref="LoadMatrix"/>, as a slot.</summary>
+    public WeightSlot MatrixSlot(string name, long rows, long cols) => _weights.LoadSlot(Join(_prefix, name), [rows, cols], matrix: true);
 
     /// <summary>The stored shape of a weight (to size a layer from its checkpoint), or null when absent.</summary>
     public long[]? ShapeOf(string name) => _weights.Map.ShapeOf(Join(_prefix, name));
@@ -49,6 +58,7 @@ public sealed class DeviceWeights : IDisposable
     private readonly List<Tensor> _tensors = new();
     private readonly List<string> _problems = new();
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WeightSlot> _slots = new(StringComparer.Ordinal);
 
     public DeviceWeights(IBackend backend, WeightMap map)
     {
@@ -62,8 +72,21 @@ public sealed class DeviceWeights : IDisposable
     /// <summary>A reader at the root of the network's names.</summary>
     public WeightReader Root => new(this, "");
 
+    /// <summary>The weights loaded as slots (those of linear and convolution layers), by canonical name.</summary>
+    public IReadOnlyDictionary<string, WeightSlot> Slots => _slots;
+
     /// <summary>Weights of the map the network never asked for.</summary>
     public IEnumerable<string> Unused => Map.Names.Where(n => !_used.Contains(n)).Order(StringComparer.Ordinal);
+
+    internal WeightSlot LoadSlot(string name, long[] shape, bool matrix)
+    {
+        Tensor tensor = Load(name, shape, matrix);
+        TensorEntry? stored = Map.Contains(name) ? Map.Get(name) : null;
+        var slot = new WeightSlot(name, stored, shape, tensor);
+        // A stand-in for a missing weight is no slot: the load fails with the list of problems anyway.
+        if (stored != null) _slots[name] = slot;
+        return slot;
+    }
 
     internal Tensor Load(string name, long[] shape, bool matrix)
     {

@@ -74,12 +74,12 @@ internal sealed class SpatialTransformer : IUNetLayer
     private readonly Linear proj_in, proj_out;
     private readonly BasicTransformerBlock[] transformer_blocks;
 
-    public SpatialTransformer(WeightReader w, int channels, int heads, int depth, int contextDim, int groups)
+    public SpatialTransformer(WeightReader w, int channels, int heads, int depth, int contextDim, int groups, AttentionContext attention)
     {
         norm = new GroupNorm(w.Child("norm"), channels, groups, 1e-6f);
         proj_in = new Linear(w.Child("proj_in"), channels, channels);
         transformer_blocks = Enumerable.Range(0, depth)
-            .Select(i => new BasicTransformerBlock(w.Child($"transformer_blocks.{i}"), channels, heads, contextDim)).ToArray();
+            .Select(i => new BasicTransformerBlock(w.Child($"transformer_blocks.{i}"), channels, heads, contextDim, attention)).ToArray();
         proj_out = new Linear(w.Child("proj_out"), channels, channels);
     }
 
@@ -109,12 +109,12 @@ internal sealed class BasicTransformerBlock
     private readonly CrossAttention attn1, attn2;
     private readonly FeedForward ff;
 
-    public BasicTransformerBlock(WeightReader w, int channels, int heads, int contextDim)
+    public BasicTransformerBlock(WeightReader w, int channels, int heads, int contextDim, AttentionContext attention)
     {
         norm1 = new LayerNorm(w.Child("norm1"), channels);
-        attn1 = new CrossAttention(w.Child("attn1"), channels, channels, heads);
+        attn1 = new CrossAttention(w.Child("attn1"), channels, channels, heads, attention);
         norm2 = new LayerNorm(w.Child("norm2"), channels);
-        attn2 = new CrossAttention(w.Child("attn2"), channels, contextDim, heads);
+        attn2 = new CrossAttention(w.Child("attn2"), channels, contextDim, heads, attention);
         norm3 = new LayerNorm(w.Child("norm3"), channels);
         ff = new FeedForward(w.Child("ff"), channels);
     }
@@ -138,11 +138,13 @@ internal sealed class CrossAttention
     private readonly IBackend _backend;
     private readonly Linear to_q, to_k, to_v, to_out_0;
     private readonly int _heads;
+    private readonly AttentionContext _context;
 
-    public CrossAttention(WeightReader w, int channels, int contextDim, int heads)
+    public CrossAttention(WeightReader w, int channels, int contextDim, int heads, AttentionContext context)
     {
         _backend = w.Backend;
         _heads = heads;
+        _context = context;
         to_q = new Linear(w.Child("to_q"), channels, channels, bias: false);
         to_k = new Linear(w.Child("to_k"), contextDim, channels, bias: false);
         to_v = new Linear(w.Child("to_v"), contextDim, channels, bias: false);
@@ -152,9 +154,21 @@ internal sealed class CrossAttention
     public Tensor Forward(Tensor x, Tensor context, Tensor residual)
     {
         using var q = to_q.Forward(x);
-        using var k = to_k.Forward(context);
-        using var v = to_v.Forward(context);
-        using var attended = _backend.Attention(q, k, v, _heads);
+        var transformed = new List<Tensor>();
+        Tensor k, v;
+        try
+        {
+            var (keyContext, valueContext) = _context.Apply(context, transformed);
+            k = to_k.Forward(keyContext);
+            v = to_v.Forward(valueContext);
+        }
+        finally
+        {
+            transformed.ForEach(t => t.Dispose());
+        }
+        using var keys = k;
+        using var values = v;
+        using var attended = _backend.Attention(q, keys, values, _heads);
         return to_out_0.Forward(attended, residual);
     }
 }

@@ -50,7 +50,7 @@ public sealed class UNetModel : IDisposable
                     var layers = new List<IUNetLayer> { new ResBlock(block.Child("0"), ch, config.LevelChannels[level], embDim, groups, Padding) };
                     ch = config.LevelChannels[level];
                     if (config.TransformerDepth[level] > 0)
-                        layers.Add(new SpatialTransformer(block.Child("1"), ch, config.Heads[level], config.TransformerDepth[level], config.ContextDim, groups));
+                        layers.Add(new SpatialTransformer(block.Child("1"), ch, config.Heads[level], config.TransformerDepth[level], config.ContextDim, groups, Attention));
                     inputs.Add(new UNetBlock(layers.ToArray()));
                     skipChannels.Push(ch);
                 }
@@ -65,7 +65,7 @@ public sealed class UNetModel : IDisposable
             middle_block = new UNetBlock(
             [
                 new ResBlock(w.Child("middle_block.0"), ch, ch, embDim, groups, Padding),
-                new SpatialTransformer(w.Child("middle_block.1"), ch, config.Heads[^1], config.MiddleTransformerDepth, config.ContextDim, groups),
+                new SpatialTransformer(w.Child("middle_block.1"), ch, config.Heads[^1], config.MiddleTransformerDepth, config.ContextDim, groups, Attention),
                 new ResBlock(w.Child("middle_block.2"), ch, ch, embDim, groups, Padding),
             ]);
 
@@ -78,7 +78,7 @@ public sealed class UNetModel : IDisposable
                     var layers = new List<IUNetLayer> { new ResBlock(block.Child("0"), ch + skipChannels.Pop(), config.LevelChannels[level], embDim, groups, Padding) };
                     ch = config.LevelChannels[level];
                     if (config.TransformerDepth[level] > 0)
-                        layers.Add(new SpatialTransformer(block.Child("1"), ch, config.Heads[level], config.TransformerDepth[level], config.ContextDim, groups));
+                        layers.Add(new SpatialTransformer(block.Child("1"), ch, config.Heads[level], config.TransformerDepth[level], config.ContextDim, groups, Attention));
                     if (level != 0 && r == config.ResBlocksPerLevel)
                         layers.Add(new Upsample(block.Child(layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)), ch, Padding));
                     outputs.Add(new UNetBlock(layers.ToArray()));
@@ -101,6 +101,12 @@ public sealed class UNetModel : IDisposable
 
     /// <summary>Zero or circular padding of every convolution ("tiling").</summary>
     public Padding Padding { get; } = new();
+
+    /// <summary>What runs on the context of every attention layer before its keys and values (hypernetworks).</summary>
+    public AttentionContext Attention { get; } = new();
+
+    /// <summary>The weights of the linear and convolution layers by canonical name, which add-ons may lend copies to.</summary>
+    public IReadOnlyDictionary<string, WeightSlot> WeightSlots => _weights.Slots;
 
     /// <summary>Weights the file holds for this network that the network does not use.</summary>
     public IEnumerable<string> UnusedWeights => _weights.Unused;

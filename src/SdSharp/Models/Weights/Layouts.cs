@@ -123,6 +123,9 @@ public sealed class DiffusersUnetLayout(string prefix, int layersPerBlock, bool[
         if (name != null) yield return (name, new StoredWeight(entry));
     }
 
+    /// <summary>The original name of a diffusers UNet weight ("down_blocks.0.resnets.1.conv1.weight"), or null.</summary>
+    public string? OriginalName(string diffusersName) => Original(diffusersName);
+
     private string? Original(string key)
     {
         string[] p = key.Split('.');

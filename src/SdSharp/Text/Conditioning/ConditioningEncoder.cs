@@ -42,4 +42,5 @@ public readonly record struct HiddenLayer(int Layers, bool FinalLayerNorm)
 /// <param name="Hidden">The hidden state that becomes cross-attention context.</param>
 /// <param name="PadWithZeros">OpenCLIP (SD 2.x, SDXL's bigG): tokens after the first EOS become 0; OpenAI's CLIP keeps EOS padding.</param>
 /// <param name="Pooled">Also give the projected pooled output of each prompt's first chunk (SDXL's <c>vector</c> input).</param>
-public sealed record ConditioningEncoder(ClipTextModel Model, HiddenLayer Hidden, bool PadWithZeros, bool Pooled);
+/// <param name="EmbeddingKey">Which vectors of an SDXL embedding this encoder takes ("clip_l", "clip_g").</param>
+public sealed record ConditioningEncoder(ClipTextModel Model, HiddenLayer Hidden, bool PadWithZeros, bool Pooled, string? EmbeddingKey = null);

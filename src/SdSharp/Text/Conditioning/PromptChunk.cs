@@ -1,4 +1,9 @@
+using SdSharp.Addons.Embeddings;
+
 namespace SdSharp.Text.Conditioning;
+
+/// <summary>An embedding's vectors in a chunk: they replace the token embeddings from prompt token <c>Offset</c> on (BOS not counted).</summary>
+public sealed record EmbeddingFix(int Offset, TextualInversionEmbedding Embedding);
 
 /// <summary>
 /// One text-encoder pass of a prompt (A1111's <c>PromptChunk</c>): 77 token ids, <c>[BOS] + 75 + [EOS]</c>, the
@@ -12,8 +17,9 @@ public sealed class PromptChunk
     /// <summary>Tokens in one encoder pass: BOS, <see cref="Capacity"/>, EOS.</summary>
     public const int Length = Capacity + 2;
 
-    internal PromptChunk(int[] tokens, float[] weights, int promptTokens)
+    internal PromptChunk(int[] tokens, float[] weights, int promptTokens, IReadOnlyList<EmbeddingFix>? fixes = null)
     {
+        Fixes = fixes ?? [];
         Tokens = tokens;
         Weights = weights;
         PromptTokens = promptTokens;
@@ -24,6 +30,9 @@ public sealed class PromptChunk
 
     /// <summary>The 77 emphasis multipliers, in fp32 as A1111's tensor of them.</summary>
     public IReadOnlyList<float> Weights { get; }
+
+    /// <summary>The textual-inversion embeddings in this chunk (A1111's PromptChunk.fixes).</summary>
+    public IReadOnlyList<EmbeddingFix> Fixes { get; }
 
     /// <summary>How many of the 75 are prompt tokens (the rest are EOS padding).</summary>
     public int PromptTokens { get; }

@@ -1,3 +1,4 @@
+using SdSharp.Addons.Embeddings;
 using SdSharp.Text.Prompts;
 
 namespace SdSharp.Text.Conditioning;
@@ -14,10 +15,13 @@ public sealed class PromptChunker
     private readonly ClipTokenizer _tokenizer;
     private readonly int _comma;
     private readonly int _backtrack;
+    private readonly EmbeddingDatabase _embeddings;
 
     /// <param name="commaPaddingBacktrack">A1111's <c>comma_padding_backtrack</c> (default 20; 0 turns it off).</param>
-    public PromptChunker(ClipTokenizer tokenizer, int commaPaddingBacktrack = 20)
+    /// <param name="embeddings">Textual-inversion embeddings found by name in the prompt.</param>
+    public PromptChunker(ClipTokenizer tokenizer, int commaPaddingBacktrack = 20, EmbeddingDatabase? embeddings = null)
     {
+        _embeddings = embeddings ?? EmbeddingDatabase.Empty;
         ArgumentOutOfRangeException.ThrowIfNegative(commaPaddingBacktrack);
         _tokenizer = tokenizer;
         _comma = tokenizer.TryGetId(",</w>", out int comma) ? comma : -1;
@@ -33,15 +37,17 @@ public sealed class PromptChunker
         var chunks = new List<PromptChunk>();
         var tokens = new List<int>(PromptChunk.Capacity);
         var weights = new List<float>(PromptChunk.Capacity);
+        var fixes = new List<EmbeddingFix>();
         int tokenCount = 0, lastComma = -1;
 
         void Close(bool isLast)
         {
             // A closed chunk counts as full, except the last, which counts its tokens.
             tokenCount += isLast ? tokens.Count : PromptChunk.Capacity;
-            chunks.Add(Wrap(tokens, weights));
+            chunks.Add(Wrap(tokens, weights, fixes));
             tokens = new List<int>(PromptChunk.Capacity);
             weights = new List<float>(PromptChunk.Capacity);
+            fixes = [];
             lastComma = -1;
         }
 
@@ -53,8 +59,21 @@ public sealed class PromptChunker
                 continue;
             }
             float weight = (float)fragment.Weight;
-            foreach (int token in _tokenizer.EncodeWithoutSpecials(fragment.Text))
+            int[] ids = _tokenizer.EncodeWithoutSpecials(fragment.Text);
+            for (int position = 0; position < ids.Length; position++)
             {
+                int token = ids[position];
+                if (_embeddings.FindAt(ids, position) is var (embedding, nameLength))
+                {
+                    // An embedding's vectors never straddle chunks: they start a new one when they would not fit.
+                    int count = embedding.VectorCount;
+                    if (tokens.Count + count > PromptChunk.Capacity) Close(isLast: false);
+                    fixes.Add(new EmbeddingFix(tokens.Count, embedding));
+                    tokens.AddRange(Enumerable.Repeat(0, count));
+                    weights.AddRange(Enumerable.Repeat(weight, count));
+                    position += nameLength - 1;
+                    continue;
+                }
                 if (token == _comma)
                 {
                     lastComma = tokens.Count;
@@ -67,6 +86,7 @@ public sealed class PromptChunker
                     List<float> movedWeights = weights.GetRange(cut, weights.Count - cut);
                     tokens.RemoveRange(cut, tokens.Count - cut);
                     weights.RemoveRange(cut, weights.Count - cut);
+                    // As in A1111, embedding fixes stay with the chunk being closed.
                     Close(isLast: false);
                     tokens = movedTokens;
                     weights = movedWeights;
@@ -81,8 +101,10 @@ public sealed class PromptChunker
         return new ChunkedPrompt(chunks, tokenCount);
     }
 
-    private PromptChunk Wrap(List<int> tokens, List<float> weights)
+    private PromptChunk Wrap(List<int> tokens, List<float> weights, List<EmbeddingFix> fixes)
     {
+        if (tokens.Count > PromptChunk.Capacity)
+            throw new InvalidInputException($"an embedding of {tokens.Count} vectors does not fit in one {PromptChunk.Capacity}-token chunk");
         var ids = new int[PromptChunk.Length];
         var multipliers = new float[PromptChunk.Length];
         Array.Fill(ids, _tokenizer.EosId);
@@ -90,6 +112,6 @@ public sealed class PromptChunker
         ids[0] = _tokenizer.BosId;
         tokens.CopyTo(ids, 1);
         weights.CopyTo(multipliers, 1);
-        return new PromptChunk(ids, multipliers, tokens.Count);
+        return new PromptChunk(ids, multipliers, tokens.Count, fixes);
     }
 }

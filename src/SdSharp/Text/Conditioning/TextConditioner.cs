@@ -1,3 +1,4 @@
+using SdSharp.Addons.Embeddings;
 using SdSharp.IO;
 using SdSharp.Tensors;
 using SdSharp.Text.Encoders;
@@ -14,14 +15,17 @@ namespace SdSharp.Text.Conditioning;
 public sealed class TextConditioner
 {
     private readonly ConditioningOptions _options;
+    private readonly List<(bool Negative, List<TextualInversionEmbedding> Used)> _calls = [];
+    private bool _encodingNegative;
 
     /// <param name="zeroEmptyNegative">SDXL and its refiner: an all-empty negative prompt conditions with zeros.</param>
+    /// <param name="embeddings">Textual-inversion embeddings the prompts may name.</param>
     public TextConditioner(ClipTokenizer tokenizer, IReadOnlyList<ConditioningEncoder> encoders,
-        ConditioningOptions? options = null, bool zeroEmptyNegative = false)
+        ConditioningOptions? options = null, bool zeroEmptyNegative = false, EmbeddingDatabase? embeddings = null)
     {
         if (encoders.Count == 0) throw new ArgumentException("at least one text encoder is needed", nameof(encoders));
         _options = options ?? ConditioningOptions.Default;
-        Chunker = new PromptChunker(tokenizer, _options.CommaPaddingBacktrack);
+        Chunker = new PromptChunker(tokenizer, _options.CommaPaddingBacktrack, embeddings);
         Encoders = encoders;
         ZeroEmptyNegative = zeroEmptyNegative;
         Backend = encoders[0].Model.Backend;
@@ -37,28 +41,28 @@ public sealed class TextConditioner
     }
 
     /// <summary>SD 1.x: CLIP-L, clip skip, EOS padding.</summary>
-    public static TextConditioner ForSd1(ClipTokenizer tokenizer, ClipTextModel clipL, ConditioningOptions? options = null) =>
-        new(tokenizer, [new(clipL, HiddenLayer.Sd1(clipL.Config.Layers, (options ?? ConditioningOptions.Default).ClipSkip), PadWithZeros: false, Pooled: false)], options);
+    public static TextConditioner ForSd1(ClipTokenizer tokenizer, ClipTextModel clipL, ConditioningOptions? options = null, EmbeddingDatabase? embeddings = null) =>
+        new(tokenizer, [new(clipL, HiddenLayer.Sd1(clipL.Config.Layers, (options ?? ConditioningOptions.Default).ClipSkip), PadWithZeros: false, Pooled: false)], options, embeddings: embeddings);
 
     /// <summary>SD 2.x: OpenCLIP-H's penultimate block with the final layer norm, zero padding.</summary>
     /// <param name="holdsLastBlock">The model has the whole OpenCLIP tower (from an SD 2 single file), not diffusers' copy without its last block.</param>
-    public static TextConditioner ForSd2(ClipTokenizer tokenizer, ClipTextModel openClipH, bool holdsLastBlock, ConditioningOptions? options = null) =>
-        new(tokenizer, [new(openClipH, HiddenLayer.Sd2(openClipH.Config.Layers, holdsLastBlock), PadWithZeros: true, Pooled: false)], options);
+    public static TextConditioner ForSd2(ClipTokenizer tokenizer, ClipTextModel openClipH, bool holdsLastBlock, ConditioningOptions? options = null, EmbeddingDatabase? embeddings = null) =>
+        new(tokenizer, [new(openClipH, HiddenLayer.Sd2(openClipH.Config.Layers, holdsLastBlock), PadWithZeros: true, Pooled: false)], options, embeddings: embeddings);
 
     /// <summary>SDXL: CLIP-L (penultimate, EOS padding) and bigG (penultimate, zero padding, pooled), 768 + 1280 channels.</summary>
-    public static TextConditioner ForSdxl(ClipTokenizer tokenizer, ClipTextModel clipL, ClipTextModel bigG, ConditioningOptions? options = null)
+    public static TextConditioner ForSdxl(ClipTokenizer tokenizer, ClipTextModel clipL, ClipTextModel bigG, ConditioningOptions? options = null, EmbeddingDatabase? embeddings = null)
     {
         options ??= ConditioningOptions.Default;
         return new(tokenizer,
         [
-            new(clipL, HiddenLayer.SdxlClipL(clipL.Config.Layers, options.SdxlClipLSkip ? options.ClipSkip : null), PadWithZeros: false, Pooled: false),
-            new(bigG, HiddenLayer.SdxlBigG(bigG.Config.Layers), PadWithZeros: true, Pooled: true),
-        ], options, zeroEmptyNegative: true);
+            new(clipL, HiddenLayer.SdxlClipL(clipL.Config.Layers, options.SdxlClipLSkip ? options.ClipSkip : null), PadWithZeros: false, Pooled: false, "clip_l"),
+            new(bigG, HiddenLayer.SdxlBigG(bigG.Config.Layers), PadWithZeros: true, Pooled: true, "clip_g"),
+        ], options, zeroEmptyNegative: true, embeddings);
     }
 
     /// <summary>The SDXL refiner: bigG alone.</summary>
-    public static TextConditioner ForSdxlRefiner(ClipTokenizer tokenizer, ClipTextModel bigG, ConditioningOptions? options = null) =>
-        new(tokenizer, [new(bigG, HiddenLayer.SdxlBigG(bigG.Config.Layers), PadWithZeros: true, Pooled: true)], options, zeroEmptyNegative: true);
+    public static TextConditioner ForSdxlRefiner(ClipTokenizer tokenizer, ClipTextModel bigG, ConditioningOptions? options = null, EmbeddingDatabase? embeddings = null) =>
+        new(tokenizer, [new(bigG, HiddenLayer.SdxlBigG(bigG.Config.Layers), PadWithZeros: true, Pooled: true, "clip_g")], options, zeroEmptyNegative: true, embeddings);
 
     public IBackend Backend { get; }
     public PromptChunker Chunker { get; }
@@ -71,6 +75,14 @@ public sealed class TextConditioner
     /// <summary>Width of the pooled output, or null when no encoder gives one.</summary>
     public int? PooledDim => Encoders.FirstOrDefault(e => e.Pooled)?.Model.ProjectionDim;
 
+    /// <summary>
+    /// The embeddings the encoded prompts used, in the order A1111 lists them under "TI hashes": it encodes the
+    /// negative prompt first, then the prompt, each encoder pass putting its embeddings before the earlier ones
+    /// (so SDXL, with two encoders, names each twice).
+    /// </summary>
+    public IReadOnlyList<TextualInversionEmbedding> UsedEmbeddings =>
+        [.. _calls.Where(c => c.Negative).Concat(_calls.Where(c => !c.Negative)).Reverse().SelectMany(c => c.Used)];
+
     /// <summary>Encodes a plan: each distinct AND part schedule and the negative prompt's schedule, once each.</summary>
     public PromptConditioning Condition(PromptPlan plan)
     {
@@ -80,16 +92,22 @@ public sealed class TextConditioner
         {
             foreach (ComposablePrompt part in plan.Positive)
                 if (!bySchedule.ContainsKey(part.Schedule)) bySchedule[part.Schedule] = EncodeSchedule(part.Schedule, owned);
+            _encodingNegative = true;
             IReadOnlyDictionary<EncoderText, TextConditioning> negative =
                 ZeroEmptyNegative && plan.Negative.IsEmpty ? ZeroSchedule(plan.Negative, owned)
                 : bySchedule.TryGetValue(plan.Negative, out var shared) ? shared
                 : EncodeSchedule(plan.Negative, owned);
+            _encodingNegative = false;
             return new PromptConditioning(plan, bySchedule, negative, owned);
         }
         catch
         {
             foreach (TextConditioning c in owned) c.Dispose();
             throw;
+        }
+        finally
+        {
+            _encodingNegative = false;
         }
     }
 
@@ -157,6 +175,7 @@ public sealed class TextConditioner
         {
             for (int e = 0; e < Encoders.Count; e++)
             {
+                RecordEmbeddings(chunks, chunkCount);
                 contexts[e] = new Tensor[chunkCount];
                 for (int c = 0; c < chunkCount; c++)
                 {
@@ -176,6 +195,18 @@ public sealed class TextConditioner
                     t?.Dispose();
             pooled?.Dispose();
         }
+    }
+
+    /// <summary>One encoder pass's embeddings, chunk by chunk, as A1111 collects them for "TI hashes".</summary>
+    private void RecordEmbeddings(List<IReadOnlyList<PromptChunk>> chunks, int chunkCount)
+    {
+        var used = new List<TextualInversionEmbedding>();
+        for (int c = 0; c < chunkCount; c++)
+            foreach (IReadOnlyList<PromptChunk> list in chunks)
+                if (c < list.Count)
+                    foreach (EmbeddingFix fix in list[c].Fixes)
+                        if (!used.Any(u => u.Name == fix.Embedding.Name)) used.Add(fix.Embedding);
+        if (used.Count > 0) _calls.Add((_encodingNegative, used));
     }
 
     /// <summary>One chunk index for the whole batch through one encoder: [rows, 77, C], emphasis applied.</summary>
@@ -198,7 +229,16 @@ public sealed class TextConditioner
         HiddenLayer hidden = encoder.Hidden;
         // The pooled output (first chunk only) needs every layer; the context only those up to its hidden state.
         int layers = takePooled != null ? encoder.Model.Config.Layers : hidden.Layers;
-        using ClipTextOutput output = encoder.Model.Encode(ids, batch.Length, layers, keep: [hidden.Layers]);
+        var overrides = new List<TokenOverride>();
+        for (int r = 0; r < batch.Length; r++)
+            foreach (EmbeddingFix fix in batch[r].Fixes)
+            {
+                var (values, width) = fix.Embedding.Vectors(encoder.EmbeddingKey);
+                // A fix the chunk cannot hold whole is cut at the chunk's end, as A1111's tensor slice assignment does.
+                int count = Math.Min(values.Length / width, PromptChunk.Capacity - fix.Offset);
+                overrides.Add(new TokenOverride(r, 1 + fix.Offset, values[..(count * width)], count));
+            }
+        using ClipTextOutput output = encoder.Model.Encode(ids, batch.Length, layers, keep: [hidden.Layers], overrides);
         if (takePooled != null) takePooled(output.Projected());
         if (!hidden.FinalLayerNorm) return Emphasis.Apply(output.Hidden(hidden.Layers), weights, multiplicity, _options.Emphasis);
         using Tensor normed = output.FinalLayerNorm(hidden.Layers);

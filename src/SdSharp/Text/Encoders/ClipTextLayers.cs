@@ -20,16 +20,48 @@ internal sealed class ClipTextEmbeddings
         position_embedding = w.Child("position_embedding").Load("weight", config.MaxPositions, config.HiddenSize);
     }
 
-    /// <summary>ids [batch·length] → [batch, length, hidden].</summary>
-    public Tensor Forward(ReadOnlySpan<int> ids, int batch)
+    /// <summary>ids [batch·length] → [batch, length, hidden], with some token embeddings replaced.</summary>
+    public Tensor Forward(ReadOnlySpan<int> ids, int batch, IReadOnlyList<TokenOverride>? overrides = null)
     {
         int length = ids.Length / batch;
         int[] positionIds = [.. Enumerable.Range(0, length)];
-        using var tokens = _backend.Embedding(token_embedding, ids);
+        Tensor tokens = _backend.Embedding(token_embedding, ids);
+        if (overrides is { Count: > 0 })
+        {
+            using var looked = tokens;
+            tokens = Splice(looked, length, overrides);
+        }
         using var sequence = tokens.Reshape(batch, length, -1);
+        tokens.Dispose();
         // The table may stay f16 on the device: gather its rows (in compute precision) rather than add it directly.
         using var positions = _backend.Embedding(position_embedding, positionIds);
         return _backend.Binary(sequence, BinaryOp.Add, positions);
+    }
+
+    /// <summary>The rows of [N, hidden] token embeddings with the overridden runs cut out and the vectors put in.</summary>
+    private Tensor Splice(Tensor rows, int length, IReadOnlyList<TokenOverride> overrides)
+    {
+        int hidden = rows.Shape[1], total = rows.Shape[0];
+        var parts = new List<Tensor>();
+        try
+        {
+            int at = 0;
+            foreach (TokenOverride o in overrides.OrderBy(o => o.Sequence * length + o.Position))
+            {
+                int start = o.Sequence * length + o.Position;
+                if (o.Position < 0 || o.Position + o.Count > length || start < at || o.Vectors.Length != o.Count * hidden)
+                    throw new ArgumentException($"an embedding override of {o.Count} vectors at {o.Position} does not fit a sequence of {length} {hidden}-wide tokens");
+                if (start > at) parts.Add(_backend.Slice(rows, 0, at, start - at));
+                parts.Add(_backend.FromHost(o.Vectors, new Shape(o.Count, hidden)));
+                at = start + o.Count;
+            }
+            if (at < total) parts.Add(_backend.Slice(rows, 0, at, total - at));
+            return _backend.Concat(parts, 0);
+        }
+        finally
+        {
+            parts.ForEach(p => p.Dispose());
+        }
     }
 }
 

@@ -4,6 +4,9 @@ using SdSharp.Tensors;
 
 namespace SdSharp.Text.Encoders;
 
+/// <summary>Vectors [count, hidden] that replace the token embeddings of sequence <c>Sequence</c> from <c>Position</c> on.</summary>
+public sealed record TokenOverride(int Sequence, int Position, float[] Vectors, int Count);
+
 /// <summary>
 /// A CLIP text transformer (transformers' <c>CLIPTextModel</c>, or <c>CLIPTextModelWithProjection</c> when the
 /// weights have text_projection): token and position embeddings, pre-LN causal transformer layers, a final
@@ -26,6 +29,7 @@ public sealed class ClipTextModel
     {
         Config = config;
         Backend = w.Backend;
+        WeightSlots = w.Weights.Slots;
         WeightReader text = w.Child("text_model");
         embeddings = new ClipTextEmbeddings(text.Child("embeddings"), config);
         layers = [.. Enumerable.Range(0, config.Layers).Select(i => new ClipEncoderLayer(text.Child($"encoder.layers.{i}"), config))];
@@ -41,6 +45,9 @@ public sealed class ClipTextModel
     public ClipTextConfig Config { get; }
     public IBackend Backend { get; }
 
+    /// <summary>The weights of the linear layers by canonical name, which add-ons may lend copies to.</summary>
+    public IReadOnlyDictionary<string, WeightSlot> WeightSlots { get; }
+
     /// <summary>Whether the weights have text_projection (SDXL's and the refiner's bigG, SD 2 files).</summary>
     public bool HasProjection => text_projection != null;
 
@@ -55,7 +62,12 @@ public sealed class ClipTextModel
     /// Hidden states to keep besides the last, by the number of layers run before them (0 is the embeddings'
     /// output, as transformers' <c>hidden_states[0]</c>); the others are freed as the layers run.
     /// </param>
-    public ClipTextOutput Encode(ReadOnlySpan<int> ids, int batch, int? layerCount = null, IReadOnlyCollection<int>? keep = null)
+    /// <param name="overrides">
+    /// Vectors that replace token embeddings (textual-inversion embeddings, as A1111's EmbeddingsWithFixes): the
+    /// positions' position embeddings are still added.
+    /// </param>
+    public ClipTextOutput Encode(ReadOnlySpan<int> ids, int batch, int? layerCount = null, IReadOnlyCollection<int>? keep = null,
+        IReadOnlyList<TokenOverride>? overrides = null)
     {
         int run = layerCount ?? layers.Length;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
@@ -71,7 +83,7 @@ public sealed class ClipTextModel
         Tensor? x = null;
         try
         {
-            x = embeddings.Forward(ids, batch);
+            x = embeddings.Forward(ids, batch, overrides);
             for (int i = 0; ; i++)
             {
                 bool last = i == run;
