@@ -13,7 +13,7 @@ namespace SdSharp.Cuda;
 /// </summary>
 public sealed unsafe class CudaBackend : IBackend
 {
-    private const long WorkspaceBytes = 64L << 20;
+    private const long WorkspaceBytes = 32L << 20; // what NVIDIA advises for cuBLAS on Hopper; cuDNN algorithms are held to it too
     private static readonly string[] KernelNames =
     [
         "fill", "activate", "geglu", "axpby", "affine", "clamp", "binary", "copy_blocks", "upsample_nearest2x", "resize", "embedding",
@@ -79,11 +79,11 @@ public sealed unsafe class CudaBackend : IBackend
 
     // ---- memory and transfers ----
 
-    private Tensor Allocate(Shape shape, DType? dtype = null)
+    private Tensor Allocate(Shape shape, DType? dtype = null, bool weight = false)
     {
         var type = dtype ?? ComputeType;
         long bytes = Math.Max(1, shape.ElementCount * type.Size());
-        return new Tensor(this, new CudaStorage(_device, _device.Allocate(bytes), bytes), 0, shape, type);
+        return new Tensor(this, new CudaStorage(_device, _device.Allocate(bytes, weight), bytes, weight), 0, shape, type);
     }
 
     private static ulong Ptr(Tensor t)
@@ -173,7 +173,7 @@ public sealed unsafe class CudaBackend : IBackend
             (entry.Type == ElementType.BF16 && ComputeType == DType.BF16) || (entry.Type == ElementType.F32 && ComputeType == DType.F32));
         if (direct)
         {
-            var t = Allocate(shape);
+            var t = Allocate(shape, weight: true);
             UploadEntry(Ptr(t), entry);
             return t;
         }
@@ -189,7 +189,7 @@ public sealed unsafe class CudaBackend : IBackend
             values = permuted;
             shape = new Shape(o, shape[2], shape[3], i);
         }
-        var tensor = Allocate(shape);
+        var tensor = Allocate(shape, weight: true);
         Upload(Ptr(tensor), Encode(values, ComputeType));
         return tensor;
     }

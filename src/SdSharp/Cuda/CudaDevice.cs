@@ -84,11 +84,17 @@ internal sealed unsafe class CudaDevice : IDisposable
 
     // ---- memory: blocks are cached by rounded size and reused; freed to the driver only on dispose ----
 
-    public static long RoundSize(long bytes) => bytes <= 1 << 20 ? Math.Max(512, (bytes + 511) / 512 * 512) : (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20);
+    /// <summary>
+    /// Activations are rounded up to 2 MiB above 1 MiB so blocks get reused across shapes; weights
+    /// (<paramref name="exact"/>), which live as long as their model, only to 512 bytes: rounding every large
+    /// weight to 2 MiB would cost about 100 MB on an SD 1.5 UNet.
+    /// </summary>
+    public static long RoundSize(long bytes, bool exact = false) =>
+        bytes <= 1 << 20 || exact ? Math.Max(512, (bytes + 511) / 512 * 512) : (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20);
 
-    public ulong Allocate(long bytes)
+    public ulong Allocate(long bytes, bool exact = false)
     {
-        long size = RoundSize(bytes);
+        long size = RoundSize(bytes, exact);
         lock (_freeBlocks)
         {
             InUseBytes += size;
@@ -108,12 +114,12 @@ internal sealed unsafe class CudaDevice : IDisposable
         return pointer;
     }
 
-    public void Free(ulong pointer, long bytes)
+    public void Free(ulong pointer, long bytes, bool exact = false)
     {
         lock (_freeBlocks)
         {
             if (_disposed) return;
-            long size = RoundSize(bytes);
+            long size = RoundSize(bytes, exact);
             InUseBytes -= size;
             if (!_freeBlocks.TryGetValue(size, out var stack)) _freeBlocks[size] = stack = new Stack<ulong>();
             stack.Push(pointer);
@@ -254,9 +260,9 @@ internal sealed unsafe class KernelArgs : IDisposable
 }
 
 /// <summary>Device memory behind a CUDA tensor; returned to the device's cache when the last tensor over it is disposed.</summary>
-internal sealed class CudaStorage(CudaDevice device, ulong pointer, long byteLength) : Storage
+internal sealed class CudaStorage(CudaDevice device, ulong pointer, long byteLength, bool exact = false) : Storage
 {
     public ulong Pointer { get; } = pointer;
     public override long ByteLength { get; } = byteLength;
-    protected override void Free() => device.Free(Pointer, ByteLength);
+    protected override void Free() => device.Free(Pointer, ByteLength, exact);
 }

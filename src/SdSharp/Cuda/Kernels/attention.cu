@@ -8,6 +8,7 @@
 
 typedef unsigned short u16;
 typedef unsigned int u32;
+struct __align__(16) u32x4 { u32 x, y, z, w; };
 
 #if SD_T == 0
 #define MMA "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"
@@ -32,6 +33,16 @@ __device__ __forceinline__ void mma(float* d, const u32* a, u32 b0, u32 b1)
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// Two 8×8 blocks of 16-bit values from shared memory, transposed: the B fragments of two adjacent n-tiles when
+// the rows given are keys and the columns head dimensions (lanes 0–15 name rows of the first, 16–31 of the second).
+__device__ __forceinline__ void ldmatrix_x4_trans(u32* r, const u16* row)
+{
+    u32 address;
+    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(row));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(address));
+}
+
 __device__ __forceinline__ float exp2_approx(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 
 // Two adjacent 16-bit values as one 32-bit load, zero past the head's d columns (d is even).
@@ -42,7 +53,7 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
     u16* __restrict__ y, int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal)
 {
     __shared__ __align__(16) u16 kTile[KEYS][DP + KPAD];   // K rows: key × dim
-    __shared__ __align__(16) u16 vTile[DP][KEYS + KPAD];   // V transposed: dim × key, so P·V reads pairs of keys
+    __shared__ __align__(16) u16 vTile[KEYS][DP + KPAD];   // V rows, read transposed by ldmatrix
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int group = lane >> 2, quad = lane & 3;           // mma fragment coordinates: row group, thread in group
@@ -80,15 +91,27 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
     for (int key0 = 0; key0 < keyEnd; key0 += KEYS)
     {
         __syncthreads(); // the previous tile is no longer read
-        for (int i = threadIdx.x; i < KEYS * DP / 2; i += WARPS * 32)
+        if (d % 8 == 0)
         {
-            int r = i / (DP / 2), c = (i % (DP / 2)) * 2;
-            bool inside = key0 + r < lk;
-            u32 kv = inside ? load_pair(kBase + (long long)(key0 + r) * stride, c, d) : 0u;
-            u32 vv = inside ? load_pair(vBase + (long long)(key0 + r) * stride, c, d) : 0u;
-            *(u32*)&kTile[r][c] = kv;
-            vTile[c][r] = (u16)(vv & 0xffff);
-            vTile[c + 1][r] = (u16)(vv >> 16);
+            // 16-byte loads: rows, offsets and d are all multiples of 8 elements.
+            for (int i = threadIdx.x; i < KEYS * DP / 8; i += WARPS * 32)
+            {
+                int r = i / (DP / 8), c = (i % (DP / 8)) * 8;
+                bool inside = key0 + r < lk && c < d;
+                u32x4 zero = {0u, 0u, 0u, 0u};
+                *(u32x4*)&kTile[r][c] = inside ? *(const u32x4*)(kBase + (long long)(key0 + r) * stride + c) : zero;
+                *(u32x4*)&vTile[r][c] = inside ? *(const u32x4*)(vBase + (long long)(key0 + r) * stride + c) : zero;
+            }
+        }
+        else
+        {
+            for (int i = threadIdx.x; i < KEYS * DP / 2; i += WARPS * 32)
+            {
+                int r = i / (DP / 2), c = (i % (DP / 2)) * 2;
+                bool inside = key0 + r < lk;
+                *(u32*)&kTile[r][c] = inside ? load_pair(kBase + (long long)(key0 + r) * stride, c, d) : 0u;
+                *(u32*)&vTile[r][c] = inside ? load_pair(vBase + (long long)(key0 + r) * stride, c, d) : 0u;
+            }
         }
         __syncthreads();
 
@@ -154,10 +177,12 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
             u32 pa[4] = {pack(s[2 * t][0], s[2 * t][1]), pack(s[2 * t][2], s[2 * t][3]),
                          pack(s[2 * t + 1][0], s[2 * t + 1][1]), pack(s[2 * t + 1][2], s[2 * t + 1][3])};
 #pragma unroll
-            for (int j = 0; j < DP / 8; j++)
+            for (int j = 0; j < DP / 8; j += 2)
             {
-                const u16* vr = &vTile[j * 8 + group][t * 16 + quad * 2];
-                mma(o[j], pa, *(const u32*)vr, *(const u32*)(vr + 8));
+                u32 b[4];
+                ldmatrix_x4_trans(b, &vTile[t * 16 + (lane & 15)][(j + (lane >> 4)) * 8]);
+                mma(o[j], pa, b[0], b[1]);
+                mma(o[j + 1], pa, b[2], b[3]);
             }
         }
     }
