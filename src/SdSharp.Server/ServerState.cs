@@ -18,6 +18,7 @@ public sealed class ServerState : IDisposable
         var excluded = new List<string>();
         if (options.LoraDir != null) excluded.Add(options.LoraDir);
         if (options.EmbeddingsDir != null) excluded.Add(options.EmbeddingsDir);
+        if (options.HypernetworkDir != null) excluded.Add(options.HypernetworkDir);
         Catalog = new ModelCatalog(options.BundledModel, options.ModelsDir, excluded, new ModelHashes(options.HashCacheFile));
         Catalog.Refresh();
         _selected = Catalog.Entries.FirstOrDefault();
