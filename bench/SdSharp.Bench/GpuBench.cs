@@ -74,7 +74,7 @@ internal static class GpuBench
     private static void UnetStep(IBackend b, UNetModel unet, int latent, int contextDim, int? pooled)
     {
         using var x = b.Full(new Shape(2, latent, latent, 4), 0.1f);
-        using var t = b.Full(new Shape(2), 500f);
+        using var t = b.Scalars([500f, 500f]);
         using var context = b.Full(new Shape(2, 77, contextDim), 0.05f);
         using var textEmbeds = pooled is int p ? b.Full(new Shape(2, p), 0.05f) : null;
         using var timeIds = pooled != null ? b.FromHost([1024, 1024, 0, 0, 1024, 1024, 1024, 1024, 0, 0, 1024, 1024], new Shape(2, 6)) : null;

@@ -36,7 +36,7 @@ internal static class SdCpuBench
 
         int latent = 64;
         using var x = profiled.FromHost(Random(2 * latent * latent * 4, 1), new Shape(2, latent, latent, 4));
-        using var t = profiled.FromHost([500f, 500f], new Shape(2));
+        using var t = profiled.Scalars([500f, 500f]);
         using var context = profiled.FromHost(Random(2 * 77 * checkpoint.UnetConfig.ContextDim, 2), new Shape(2, 77, checkpoint.UnetConfig.ContextDim));
         for (int step = 0; step < 2; step++)
         {

@@ -32,7 +32,7 @@ internal static class VerifyFull
                 using (var unet = new UNetModel(gpu, checkpoint.Unet, u))
                 {
                     using var x = Nhwc(gpu, reference, "unet_sample");
-                    using var t = Plain(gpu, reference, "unet_timestep");
+                    using var t = gpu.Scalars(reference.Find("unet_timestep")!.ToFloat32());
                     using var ctx = Plain(gpu, reference, "unet_context");
                     using var te = u.AdmInChannels == null ? null : Plain(gpu, reference, "unet_text_embeds");
                     using var ids = u.AdmInChannels == null ? null : Plain(gpu, reference, "unet_time_ids");

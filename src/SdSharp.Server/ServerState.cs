@@ -1,3 +1,4 @@
+using SdSharp.Addons;
 using SdSharp.Generation.Infotext;
 using SdSharp.Server.Api;
 using SdSharp.Server.Models;
@@ -22,7 +23,7 @@ public sealed class ServerState : IDisposable
         Catalog = new ModelCatalog(options.BundledModel, options.ModelsDir, excluded, new ModelHashes(options.HashCacheFile));
         Catalog.Refresh();
         _selected = Catalog.Entries.FirstOrDefault();
-        Model = new LoadedModel(options.CreateBackend(), log);
+        Model = new LoadedModel(options.CreateBackend(), new AddonFolders { Loras = options.LoraDir, Embeddings = options.EmbeddingsDir, Hypernetworks = options.HypernetworkDir }, Catalog, log);
         Progress = new ProgressTracker(() => Settings);
         Queue = new JobQueue(options.MaxQueue, Progress, log);
         Mapper = new RequestMapper(Catalog);

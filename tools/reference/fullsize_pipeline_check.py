@@ -1,5 +1,6 @@
 """Full-size end-to-end check on the GPU machine: random-weight SD 1.5 and SDXL single files, txt2img with diffusers'
-pipelines and with the `sdsharp` command (CUDA, fp32), final latents compared. Also the bundled model through the
+pipelines and with the `sdsharp` command (CUDA, fp32 and fp16), final latents compared; the fp16 run's PNG is also
+compared with diffusers' fp32 VAE decoding its latents (SDXL's VAE must compute in fp32 beside an fp16 UNet). Also the bundled model through the
 command on CUDA against the CPU fixture made from diffusers (tests/fixtures/pipelines).
 
 Usage: python3 fullsize_pipeline_check.py DIFFUSERS_SRC WORK_DIR SDSHARP MERGES REPORT_JSON [family ...]
@@ -17,7 +18,9 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import torch
+from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -89,9 +92,9 @@ def build(family, seed):
     return path, unet, vae, {e[0]: e[1] for e in encoders}
 
 
-def sdsharp(model, size, latents, *extra):
+def sdsharp(model, size, latents, precision, *extra):
     command = [SDSHARP, "txt2img", "-m", model, "-p", PROMPT, "-n", NEGATIVE, "--sampler", "Euler", "--steps", str(STEPS),
-               "--cfg", str(CFG), "--seed", str(SEED), "-W", str(size), "-H", str(size), "--device", "cuda", "--precision", "fp32",
+               "--cfg", str(CFG), "--seed", str(SEED), "-W", str(size), "-H", str(size), "--device", "cuda", "--precision", precision,
                "--latents-out", latents, "-o", latents + ".png", *extra]
     start = time.time()
     run = subprocess.run(command, capture_output=True, text=True, timeout=400)
@@ -119,10 +122,21 @@ def check(family, report):
     expected = pipe(PROMPT, negative_prompt=NEGATIVE, num_inference_steps=STEPS, guidance_scale=CFG, width=size, height=size,
                     generator=torch.Generator("cpu").manual_seed(SEED), output_type="latent").images.float().cpu()
     diffusers_s = time.time() - start
+    # The image SdSharp should write: its family's scaling factor, the VAE in fp32, A1111's rounding to 8 bits.
+    scaling = 0.13025 if family == "sdxl" else 0.18215
+    with torch.no_grad():
+        pixels = pipe.vae.decode(expected.cuda() / scaling).sample.float().cpu()
+    image = ((pixels[0].permute(1, 2, 0) / 2 + 0.5).clamp(0, 1) * 255).round()
     del pipe, unet, vae, encoders
     torch.cuda.empty_cache()
-    got, sdsharp_s = sdsharp(path, size, os.path.join(WORK, f"{family}-latents.safetensors"), "--tokenizer", MERGES)
-    report[family] = dict(size=size, relative_l2=relative_l2(got, expected), diffusers_s=round(diffusers_s, 2), sdsharp_s=round(sdsharp_s, 2))
+    latents = os.path.join(WORK, f"{family}-latents.safetensors")
+    got, sdsharp_s = sdsharp(path, size, latents, "fp32", "--tokenizer", MERGES)
+    got16, sdsharp16_s = sdsharp(path, size, latents + ".fp16", "fp16", "--tokenizer", MERGES)
+    png = torch.tensor(np.asarray(Image.open(latents + ".fp16.png").convert("RGB")), dtype=torch.float32)
+    report[family] = dict(size=size, relative_l2=relative_l2(got, expected), diffusers_s=round(diffusers_s, 2), sdsharp_s=round(sdsharp_s, 2),
+                          fp16_relative_l2=relative_l2(got16, expected), fp16_finite=bool(torch.isfinite(got16).all()),
+                          fp16_image_mean_abs_diff=float((png - image).abs().mean()), fp16_image_mean=float(png.mean()),
+                          sdsharp_fp16_s=round(sdsharp16_s, 2))
     print(family, report[family], flush=True)
     os.remove(path)
 

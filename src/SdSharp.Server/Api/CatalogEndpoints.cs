@@ -2,6 +2,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using SdSharp.Addons;
+using SdSharp.Addons.Embeddings;
 using SdSharp.Sampling;
 using SdSharp.Server.Models;
 
@@ -40,12 +42,16 @@ internal static class CatalogEndpoints
             state.SelectedCheckpoint ??= state.Catalog.Entries.FirstOrDefault();
             await HttpJson.WriteNull(context);
         });
-        app.MapGet("/sdapi/v1/loras", context => HttpJson.Write(context, [.. NetworkFiles.List(state.Options.LoraDir, NetworkFiles.LoraExtensions)
-            .Select(f => new LoraItem { Name = f.Name, Alias = f.Name, Path = f.Path })], ApiJson.Web.ListLoraItem));
+        app.MapGet("/sdapi/v1/loras", context => HttpJson.Write(context, [.. AddonFiles.List(state.Options.LoraDir, AddonFiles.LoraExtensions)
+            .Select(f => new LoraItem { Name = f.Key, Alias = f.Key, Path = Path.GetFullPath(f.Value) })], ApiJson.Web.ListLoraItem));
         app.MapGet("/sdapi/v1/embeddings", context => HttpJson.Write(context, Embeddings(state), ApiJson.Web.EmbeddingsResponse));
-        // Files are listed afresh on every GET: there is no cache to refresh.
+        // LoRA files are listed afresh on every GET and every generation: there is no cache to refresh.
         app.MapPost("/sdapi/v1/refresh-loras", context => HttpJson.WriteNull(context));
-        app.MapPost("/sdapi/v1/refresh-embeddings", context => HttpJson.WriteNull(context));
+        app.MapPost("/sdapi/v1/refresh-embeddings", context =>
+        {
+            state.Model.Model?.Addons.RefreshEmbeddings();
+            return HttpJson.WriteNull(context);
+        });
 
         // Features SdSharp does not have: the lists are truthfully empty, so clients that probe them at start work.
         app.MapGet("/sdapi/v1/scripts", context => HttpJson.Write(context, new ScriptsList(), ApiJson.Web.ScriptsList));
@@ -67,17 +73,23 @@ internal static class CatalogEndpoints
     })];
 
     /// <summary>
-    /// Embedding files on disk. SdSharp's generator does not apply embeddings (yet), so every one is listed as
-    /// skipped, with its shape where the safetensors header gives it.
+    /// The embeddings folder as the loaded model sees it: those that fit it are loaded, others skipped. Before any
+    /// model is loaded every readable file is listed as skipped.
     /// </summary>
     private static EmbeddingsResponse Embeddings(ServerState state)
     {
         var response = new EmbeddingsResponse();
-        foreach (var file in NetworkFiles.List(state.Options.EmbeddingsDir, NetworkFiles.EmbeddingExtensions))
+        static EmbeddingItem Item(TextualInversionEmbedding e) => new() { Shape = e.Shape, Vectors = e.VectorCount };
+        if (state.Model.Model is { } model)
         {
-            var shape = NetworkFiles.EmbeddingShape(file.Path);
-            response.Skipped[file.Name] = new EmbeddingItem { Shape = shape?.Width ?? 0, Vectors = shape?.Vectors ?? 0 };
+            var database = model.Addons.Embeddings;
+            foreach (var (name, embedding) in database.Loaded) response.Loaded[name] = Item(embedding);
+            foreach (var (name, embedding) in database.Skipped) response.Skipped[name] = Item(embedding);
+            return response;
         }
+        // An unreadable file is not an embedding; A1111 leaves it out of both lists too.
+        foreach (var embedding in EmbeddingDatabase.ReadFolder(state.Options.EmbeddingsDir, new List<string>()))
+            response.Skipped[embedding.Name] = Item(embedding);
         return response;
     }
 }

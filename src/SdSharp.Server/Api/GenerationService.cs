@@ -50,12 +50,17 @@ public sealed class GenerationService(ServerState state)
             state.Settings = job.Settings;
             if (job.Checkpoint != null) state.SelectedCheckpoint = job.Checkpoint;
         }
+        var request = job.Request;
+        // A1111 does not hand off to the checkpoint that is already sampling.
+        if (request.RefinerCheckpoint != null && state.Catalog.Find(request.RefinerCheckpoint)?.Path == checkpoint.Path)
+            request = request with { RefinerCheckpoint = null };
         var tracker = state.Progress;
-        var result = generator.Generate(job.Request, p =>
+        var result = generator.Generate(request, p =>
         {
             tracker.Report(p, job.Hires);
             if (tracker.WantsPreview(p)) tracker.SetPreview(PngEncoder.Encode(p.Preview!()), p.Step);
         }, context.Aborted, context.Stop);
+        foreach (string warning in result.Warnings) state.Log.WriteLine($"sdsharp serve: {warning}");
         string timestamp = tracker.Snapshot(skipCurrentImage: true, 0).State.JobTimestamp;
         return new GenerationOutcome(result, checkpoint, generator.Model.Checkpoint.IsInpainting, timestamp);
     }

@@ -97,8 +97,8 @@ public sealed class RequestMapper(ModelCatalog catalog)
         if (body.AlwaysonScripts is { Count: > 0 } scripts) throw ApiException.Invalid("alwayson_scripts", $"always on script {scripts.Keys.First()} not found");
         if (body.RestoreFaces == true) throw ApiException.Invalid("restore_faces", "face restoration is not available");
         if (body.SMinUncond is > 0) throw ApiException.Invalid("s_min_uncond", "negative guidance minimum sigma is not supported");
-        if (body.RefinerCheckpoint is { Length: > 0 } refiner && refiner != "None")
-            throw ApiException.Invalid("refiner_checkpoint", "the SDXL refiner is not supported yet");
+        string? refiner = body.RefinerCheckpoint is { Length: > 0 } named && named != "None" ? named : null;
+        if (refiner != null && catalog.Find(refiner) == null) throw ApiException.Invalid("refiner_checkpoint", $"Checkpoint {refiner} not found");
         if (body.FirstpassImage != null) throw ApiException.Invalid("firstpass_image", "a given first-pass image is not supported");
         if (!string.IsNullOrEmpty(body.Infotext)) throw ApiException.Invalid("infotext", "filling fields from an infotext is not supported; send the fields");
 
@@ -131,6 +131,8 @@ public sealed class RequestMapper(ModelCatalog catalog)
             BatchSize = (int)Range("batch_size", body.BatchSize ?? 1, 1, 64),
             NIter = (int)Range("n_iter", body.NIter ?? 1, 1, 1000),
             Tiling = body.Tiling ?? false,
+            RefinerCheckpoint = refiner,
+            RefinerSwitchAt = body.RefinerSwitchAt is double at ? Range("refiner_switch_at", at, 0, 1) : null,
         };
         return (request, checkpoint, effective, body.OverrideSettingsRestoreAfterwards == false);
     }

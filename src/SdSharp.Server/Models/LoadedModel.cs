@@ -1,17 +1,21 @@
 using System.Diagnostics;
+using SdSharp.Addons;
 using SdSharp.Generation;
 using SdSharp.Tensors;
 
 namespace SdSharp.Server.Models;
 
 /// <summary>
-/// The one checkpoint in memory and its generator. Only the queue's worker thread loads and uses it, so a
-/// switch never happens under a running generation; readers elsewhere only look at <see cref="Entry"/>.
+/// The checkpoint in memory and its generator, plus the refiner the last request named. Only the queue's worker
+/// thread loads and uses them, so a switch never happens under a running generation; readers elsewhere only
+/// look at <see cref="Entry"/> and <see cref="Model"/>.
 /// </summary>
-public sealed class LoadedModel(IBackend backend, TextWriter log) : IDisposable
+public sealed class LoadedModel(IBackend backend, AddonFolders addons, ModelCatalog catalog, TextWriter log) : IDisposable
 {
     private volatile CheckpointEntry? _entry;
-    private StableDiffusionModel? _model;
+    private volatile StableDiffusionModel? _model;
+    private CheckpointEntry? _refinerEntry;
+    private StableDiffusionModel? _refiner;
 
     public IBackend Backend => backend;
 
@@ -19,6 +23,9 @@ public sealed class LoadedModel(IBackend backend, TextWriter log) : IDisposable
     public CheckpointEntry? Entry => _entry;
 
     public Generator? Generator { get; private set; }
+
+    /// <summary>The loaded model, for what the endpoints report about it (its embeddings); null before the first load.</summary>
+    public StableDiffusionModel? Model => _model;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _nativeSizes = new();
 
@@ -47,12 +54,34 @@ public sealed class LoadedModel(IBackend backend, TextWriter log) : IDisposable
         if (_entry?.Path == entry.Path && Generator != null) return Generator;
         Unload();
         var watch = Stopwatch.StartNew();
-        _model = StableDiffusionModel.Load(entry.Path, backend);
-        Generator = new Generator(_model) { ModelIdentity = (entry.NameForExtra, entry.ShortHash) };
+        _model = Open(entry);
+        Generator = new Generator(_model) { ModelIdentity = (entry.NameForExtra, entry.ShortHash), Refiners = Refiner };
         _nativeSizes[entry.Path] = Models.NativeSize.Of(_model);
         _entry = entry;
         log.WriteLine($"sdsharp serve: loaded {entry.Title} on {backend.Name} in {watch.Elapsed.TotalSeconds:F1} s");
         return Generator;
+    }
+
+    private StableDiffusionModel Open(CheckpointEntry entry) => StableDiffusionModel.Load(entry.Path, backend, new ModelLoadOptions { Addons = addons });
+
+    /// <summary>
+    /// The refiner a request names (a checkpoint-list name, checked by the request mapper). It stays loaded beside
+    /// the base model until another one is asked for.
+    /// </summary>
+    private RefinerModel Refiner(string name)
+    {
+        var entry = catalog.Find(name) ?? throw new InvalidInputException($"refiner_checkpoint {name}: no such checkpoint");
+        if (_refinerEntry?.Path != entry.Path)
+        {
+            _refiner?.Dispose();
+            _refiner = null;
+            _refinerEntry = null;
+            var watch = Stopwatch.StartNew();
+            _refiner = Open(entry);
+            _refinerEntry = entry;
+            log.WriteLine($"sdsharp serve: loaded refiner {entry.Title} on {backend.Name} in {watch.Elapsed.TotalSeconds:F1} s");
+        }
+        return new RefinerModel(_refiner!, entry.Title);
     }
 
     private void Unload()
@@ -66,6 +95,7 @@ public sealed class LoadedModel(IBackend backend, TextWriter log) : IDisposable
     public void Dispose()
     {
         Unload();
+        _refiner?.Dispose();
         backend.Dispose();
     }
 }

@@ -26,8 +26,11 @@ public sealed record AddonFolders
 }
 
 /// <summary>The files of one kind in a folder tree, by name (file name without extension), as A1111 lists them.</summary>
-internal static class AddonFiles
+public static class AddonFiles
 {
+    public static readonly string[] LoraExtensions = [".safetensors", ".pt", ".ckpt"];
+    public static readonly string[] EmbeddingExtensions = [".pt", ".bin", ".safetensors"];
+
     public static Dictionary<string, string> List(string? folder, IReadOnlyCollection<string> extensions, IEnumerable<string>? extra = null)
     {
         var found = new Dictionary<string, string>(StringComparer.Ordinal);

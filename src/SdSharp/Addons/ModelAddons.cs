@@ -15,7 +15,6 @@ namespace SdSharp.Addons;
 /// </summary>
 public sealed class ModelAddons
 {
-    private static readonly string[] LoraExtensions = [".safetensors", ".pt", ".ckpt"];
     private readonly StableDiffusionModel _model;
     private readonly ModelHashes _hashes;
 
@@ -49,7 +48,7 @@ public sealed class ModelAddons
         [.. used.Select(e => new NetworkHash(e.Name, _hashes.Sha256(e.FilePath)[..12]))];
 
     /// <summary>LoRA files by name (file name without extension).</summary>
-    public IReadOnlyDictionary<string, string> LoraFiles() => AddonFiles.List(Folders.Loras, LoraExtensions, Folders.LoraFiles);
+    public IReadOnlyDictionary<string, string> LoraFiles() => AddonFiles.List(Folders.Loras, AddonFiles.LoraExtensions, Folders.LoraFiles);
 
     /// <summary>
     /// Applies the LoRAs (and hypernetworks) the tags name; unknown names and keys that match nothing are added to

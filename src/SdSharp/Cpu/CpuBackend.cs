@@ -64,6 +64,8 @@ public sealed unsafe class CpuBackend : IBackend
         return t;
     }
 
+    public Tensor Scalars(ReadOnlySpan<float> values) => FromHost(values, new Shape(values.Length));
+
     public Tensor LoadWeight(TensorEntry entry)
     {
         var shape = new Shape(entry.Shape.Select(d => checked((int)d)).ToArray());

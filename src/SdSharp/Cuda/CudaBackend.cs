@@ -17,12 +17,14 @@ public sealed unsafe class CudaBackend : IBackend
     private static readonly string[] KernelNames =
     [
         "fill", "activate", "geglu", "axpby", "affine", "clamp", "binary", "copy_blocks", "upsample_nearest2x", "resize", "embedding",
-        "timestep_embedding", "im2col", "groupnorm_stats", "groupnorm_apply", "layernorm", "softmax_rows",
+        "timestep_embedding", "im2col", "groupnorm_partial", "groupnorm_finalize", "groupnorm_apply", "layernorm", "softmax_rows",
     ];
 
     private readonly CudaDevice _device;
     private readonly bool _ownsDevice;
     private readonly Dictionary<string, nint> _k;
+    /// <summary>Fused attention kernels by padded head size (16-bit compute types only).</summary>
+    private readonly Dictionary<int, nint> _flash = [];
     private readonly KernelArgs _args = new();
     private readonly nint _lt;
     private readonly ulong _workspace;
@@ -37,6 +39,9 @@ public sealed unsafe class CudaBackend : IBackend
         ComputeType = computeType;
         int code = computeType switch { DType.F16 => 0, DType.BF16 => 1, _ => 2 };
         _k = device.LoadKernels("elementwise.cu", [$"SD_T={code}"], KernelNames);
+        if (computeType != DType.F32)
+            foreach (var (name, function) in device.LoadKernels("attention.cu", [$"SD_T={code}"], [.. FlashHeadSizes.Select(p => $"flash_attention_{p}")]))
+                _flash[int.Parse(name["flash_attention_".Length..], System.Globalization.CultureInfo.InvariantCulture)] = function;
         nint lt;
         CublasLt.Check(device.Lt.cublasLtCreate(&lt), "cublasLtCreate");
         _lt = lt;
@@ -148,6 +153,14 @@ public sealed unsafe class CudaBackend : IBackend
         _device.MakeCurrent();
         var t = Allocate(shape);
         Upload(Ptr(t), Encode(data, ComputeType));
+        return t;
+    }
+
+    public Tensor Scalars(ReadOnlySpan<float> values)
+    {
+        _device.MakeCurrent();
+        var t = Allocate(new Shape(values.Length), DType.F32);
+        Upload(Ptr(t), Encode(values, DType.F32));
         return t;
     }
 
@@ -325,6 +338,17 @@ public sealed unsafe class CudaBackend : IBackend
             LinearInto(input, rows, depth, P(weight, "weight"), cout, Ptr(y), bias == null ? 0 : P(bias, "bias"), residual == null ? 0 : P(residual, "residual"));
             return y;
         }
+        // cuDNN's implicit GEMM for 16-bit types and the paddings it can express; fp32 stays on cuBLASLt, exact (no TF32).
+        bool symmetric = options.PadTop == options.PadBottom && options.PadLeft == options.PadRight && options.PaddingMode == PaddingMode.Zeros;
+        if (_device.Dnn != null && ComputeType != DType.F32 && symmetric)
+        {
+            var conv = Convolution(new ConvKey(batch, h, w, cin, cout, kh, kw, options.Stride, options.PadTop, options.PadLeft, oh, ow));
+            if (conv != null)
+            {
+                RunConvolution(conv, input, P(weight, "weight"), y, bias == null ? 0 : P(bias, "bias"), residual == null ? 0 : P(residual, "residual"));
+                return y;
+            }
+        }
         using var columns = Allocate(new Shape(rows, depth));
         _device.Launch(_k["im2col"], (long)rows * depth, _args.Reset().Add(input).Add(Ptr(columns)).Add(batch).Add(h).Add(w).Add(cin).Add(oh).Add(ow)
             .Add(kh).Add(kw).Add(options.Stride).Add(options.PadTop).Add(options.PadLeft).Add(options.PaddingMode == PaddingMode.Circular ? 1 : 0));
@@ -332,8 +356,63 @@ public sealed unsafe class CudaBackend : IBackend
         return y;
     }
 
+    private readonly record struct ConvKey(int Batch, int H, int W, int Cin, int Cout, int Kh, int Kw, int Stride, int PadH, int PadW, int Oh, int Ow);
+
+    /// <summary>cuDNN's descriptors for one convolution shape and the algorithm its heuristic ranks first.</summary>
+    private sealed record ConvPlan(nint X, nint W, nint Conv, nint Y, nint Bias, int Algo);
+
+    private readonly Dictionary<ConvKey, ConvPlan?> _convolutions = new();
+
+    /// <summary>The plan for a shape (made once), or null when cuDNN offers no algorithm within the workspace.</summary>
+    private ConvPlan? Convolution(ConvKey key)
+    {
+        if (_convolutions.TryGetValue(key, out var plan)) return plan;
+        var dnn = _device.Dnn!;
+        int type = ComputeType == DType.F16 ? Cudnn.DataHalf : Cudnn.DataBFloat16;
+        nint x, w, conv, y, bias;
+        Cudnn.Check(dnn.cudnnCreateTensorDescriptor(&x), "cudnnCreateTensorDescriptor");
+        Cudnn.Check(dnn.cudnnSetTensor4dDescriptor(x, Cudnn.FormatNhwc, type, key.Batch, key.Cin, key.H, key.W), "input descriptor");
+        Cudnn.Check(dnn.cudnnCreateFilterDescriptor(&w), "cudnnCreateFilterDescriptor");
+        Cudnn.Check(dnn.cudnnSetFilter4dDescriptor(w, type, Cudnn.FormatNhwc, key.Cout, key.Cin, key.Kh, key.Kw), "filter descriptor");
+        Cudnn.Check(dnn.cudnnCreateConvolutionDescriptor(&conv), "cudnnCreateConvolutionDescriptor");
+        Cudnn.Check(dnn.cudnnSetConvolution2dDescriptor(conv, key.PadH, key.PadW, key.Stride, key.Stride, 1, 1, Cudnn.CrossCorrelation, Cudnn.DataFloat), "convolution descriptor");
+        Cudnn.Check(dnn.cudnnSetConvolutionMathType(conv, Cudnn.TensorOpMath), "math type");
+        Cudnn.Check(dnn.cudnnCreateTensorDescriptor(&y), "cudnnCreateTensorDescriptor");
+        Cudnn.Check(dnn.cudnnSetTensor4dDescriptor(y, Cudnn.FormatNhwc, type, key.Batch, key.Cout, key.Oh, key.Ow), "output descriptor");
+        Cudnn.Check(dnn.cudnnCreateTensorDescriptor(&bias), "cudnnCreateTensorDescriptor");
+        Cudnn.Check(dnn.cudnnSetTensor4dDescriptor(bias, Cudnn.FormatNhwc, type, 1, key.Cout, 1, 1), "bias descriptor");
+        var perf = stackalloc Cudnn.AlgoPerf[16];
+        int found;
+        Cudnn.Check(dnn.cudnnGetConvolutionForwardAlgorithm_v7(_device.DnnHandle, x, w, conv, y, 16, &found, perf), "cudnnGetConvolutionForwardAlgorithm_v7");
+        plan = null;
+        for (int i = 0; i < found; i++)
+            if (perf[i].Status == 0 && (long)perf[i].Memory <= WorkspaceBytes)
+            {
+                plan = new ConvPlan(x, w, conv, y, bias, perf[i].Algo);
+                break;
+            }
+        _convolutions[key] = plan;
+        return plan;
+    }
+
+    /// <summary>y = conv(x) (+ residual, copied in first and kept by β = 1) (+ bias per channel).</summary>
+    private void RunConvolution(ConvPlan plan, ulong x, ulong weight, Tensor y, ulong bias, ulong residual)
+    {
+        var dnn = _device.Dnn!;
+        float one = 1f, beta = residual != 0 ? 1f : 0f;
+        if (residual != 0)
+            _device.Cu.Check(_device.Cu.cuMemcpyDtoDAsync(Ptr(y), residual, (nuint)(y.ElementCount * ComputeType.Size()), _device.Stream), "cuMemcpyDtoDAsync");
+        Cudnn.Check(dnn.cudnnConvolutionForward(_device.DnnHandle, &one, plan.X, x, plan.W, weight, plan.Conv, plan.Algo, _workspace, (nuint)WorkspaceBytes,
+            &beta, plan.Y, Ptr(y)), "cudnnConvolutionForward");
+        if (bias != 0) Cudnn.Check(dnn.cudnnAddTensor(_device.DnnHandle, &one, plan.Bias, bias, &one, plan.Y, Ptr(y)), "cudnnAddTensor");
+    }
+
+    /// <summary>Head sizes (padded to 16) with a fused kernel: SD's 40 (as 48), 64, 80 and 160 and the sizes between.</summary>
+    private static readonly int[] FlashHeadSizes = [16, 32, 48, 64, 80, 96, 112, 128, 144, 160];
+
     /// <summary>
-    /// Per batch item: S = Q·Kᵀ/√d for all heads at once (fp32, heads as the cuBLASLt batch), a row softmax into
+    /// Fused on the tensor cores for 16-bit types and head sizes up to 160 (attention.cu). Otherwise, per batch
+    /// item: S = Q·Kᵀ/√d for all heads at once (fp32, heads as the cuBLASLt batch), a row softmax into
     /// the compute type, then O = P·V written into the heads' columns of the output.
     /// </summary>
     public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal = false)
@@ -342,6 +421,14 @@ public sealed unsafe class CudaBackend : IBackend
         int batch = q.Shape[0], lq = q.Shape[1], lk = k.Shape[1], channels = q.Shape[2];
         _device.MakeCurrent();
         var y = Allocate(q.Shape);
+        int padded = (d + 15) / 16 * 16;
+        if (d % 2 == 0 && _flash.TryGetValue(padded, out nint flash))
+        {
+            // 64 queries per block; log2(e)/√d folds the softmax scale into the kernel's base-2 exponentials.
+            _device.Launch(flash, (uint)((lq + 63) / 64), (uint)heads, 128, _args.Reset().Add(P(q, "q")).Add(P(k, "k")).Add(P(v, "v")).Add(Ptr(y))
+                .Add(lq).Add(lk).Add(heads).Add(d).Add(channels).Add(1.4426950408889634f / MathF.Sqrt(d)).Add(causal ? 1 : 0), gridZ: (uint)batch);
+            return y;
+        }
         using var scores = Allocate(new Shape(heads, lq, lk), DType.F32);
         using var probs = Allocate(new Shape(heads, lq, lk));
         int size = ComputeType.Size();
@@ -371,10 +458,19 @@ public sealed unsafe class CudaBackend : IBackend
         int channels = x.Shape.Last, batch = x.Shape[0];
         _device.MakeCurrent();
         var y = Allocate(x.Shape);
-        using var stats = Allocate(new Shape(batch, groups, 2), DType.F32);
-        _device.Launch(_k["groupnorm_stats"], (uint)groups, (uint)batch, 512, _args.Reset().Add(P(x, "GroupNorm input")).Add(Ptr(stats)).Add(spatial).Add(channels).Add(groups).Add(eps));
-        _device.Launch(_k["groupnorm_apply"], x.ElementCount, _args.Reset().Add(P(x, "GroupNorm input")).Add(Ptr(y)).Add(Ptr(stats)).Add(P(weight, "weight")).Add(P(bias, "bias"))
-            .Add(x.ElementCount).Add(spatial).Add(channels).Add(groups).Add(silu ? 1 : 0));
+        if (x.ElementCount >= int.MaxValue) throw new NotSupportedException($"GroupNorm of {x.Shape}: more than 2³¹ elements (tile the VAE)");
+        // Enough blocks to fill the GPU about four times over, at least 256 rows each.
+        int pairs = batch * groups;
+        int chunks = Math.Clamp(4 * _device.Multiprocessors / pairs, 1, Math.Max(1, spatial / 256));
+        ulong input = P(x, "GroupNorm input");
+        using var partial = Allocate(new Shape(pairs, chunks, 2), DType.F32);
+        using var stats = Allocate(new Shape(pairs, 2), DType.F32);
+        _device.Launch(_k["groupnorm_partial"], (uint)chunks, (uint)groups, 256, _args.Reset().Add(input).Add(Ptr(partial)).Add(spatial).Add(channels).Add(groups).Add(chunks),
+            gridZ: (uint)batch);
+        _device.Launch(_k["groupnorm_finalize"], pairs, _args.Reset().Add(input).Add(Ptr(partial)).Add(Ptr(stats)).Add(spatial).Add(channels).Add(groups)
+            .Add(chunks).Add(pairs).Add(eps), blockSize: 64);
+        _device.Launch(_k["groupnorm_apply"], x.ElementCount, _args.Reset().Add(input).Add(Ptr(y)).Add(Ptr(stats)).Add(P(weight, "weight")).Add(P(bias, "bias"))
+            .Add((int)x.ElementCount).Add(spatial).Add(channels).Add(groups).Add(silu ? 1 : 0));
         return y;
     }
 
@@ -557,7 +653,10 @@ public sealed unsafe class CudaBackend : IBackend
         int count = checked((int)timesteps.ElementCount);
         _device.MakeCurrent();
         var y = Allocate(new Shape(count, dim));
-        _device.Launch(_k["timestep_embedding"], y.ElementCount, _args.Reset().Add(P(timesteps, "timesteps")).Add(Ptr(y)).Add(count).Add(dim).Add(flipSinToCos ? 1 : 0).Add(downscaleFreqShift));
+        // Timesteps come from Scalars (fp32) or, like SDXL's size numbers, in the compute type.
+        ulong t = timesteps.DType == DType.F32 && timesteps.Backend == this ? Ptr(timesteps) : P(timesteps, "timesteps");
+        _device.Launch(_k["timestep_embedding"], y.ElementCount, _args.Reset().Add(t).Add(Ptr(y)).Add(count).Add(dim).Add(flipSinToCos ? 1 : 0).Add(downscaleFreqShift)
+            .Add(timesteps.DType == DType.F32 ? 1 : 0));
         return y;
     }
 

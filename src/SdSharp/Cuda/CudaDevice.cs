@@ -46,7 +46,18 @@ internal sealed unsafe class CudaDevice : IDisposable
         Stream = stream;
         Nvrtc = new Nvrtc(CudaLibraries.LoadNvrtc());
         Lt = new CublasLt(CudaLibraries.LoadCublasLt());
+        Dnn = Cudnn.TryLoad();
+        if (Dnn != null)
+        {
+            nint handle;
+            if (Dnn.cudnnCreate(&handle) == 0 && Dnn.cudnnSetStream(handle, stream) == 0) DnnHandle = handle;
+            else Dnn = null; // a cuDNN that cannot start (e.g. built for another CUDA) is as good as none
+        }
     }
+
+    /// <summary>cuDNN and its handle on this device's stream, when installed; convolutions use im2col otherwise.</summary>
+    public Cudnn? Dnn { get; }
+    public nint DnnHandle { get; }
 
     public Driver Cu { get; }
     public Nvrtc Nvrtc { get; }
@@ -189,8 +200,8 @@ internal sealed unsafe class CudaDevice : IDisposable
         Launch(function, (uint)blocks, 1, (uint)blockSize, args, sharedBytes);
     }
 
-    public void Launch(nint function, uint gridX, uint gridY, uint blockX, KernelArgs args, uint sharedBytes = 0) =>
-        Cu.Check(Cu.cuLaunchKernel(function, gridX, gridY, 1, blockX, 1, 1, sharedBytes, Stream, args.Pointers, null), "cuLaunchKernel");
+    public void Launch(nint function, uint gridX, uint gridY, uint blockX, KernelArgs args, uint sharedBytes = 0, uint gridZ = 1) =>
+        Cu.Check(Cu.cuLaunchKernel(function, gridX, gridY, gridZ, blockX, 1, 1, sharedBytes, Stream, args.Pointers, null), "cuLaunchKernel");
 
     public void Dispose()
     {
@@ -200,6 +211,7 @@ internal sealed unsafe class CudaDevice : IDisposable
         ReleaseCached();
         lock (_freeBlocks) _disposed = true;
         foreach (nint module in _modules) Cu.cuModuleUnload(module);
+        if (Dnn != null) Dnn.cudnnDestroy(DnnHandle);
         Cu.cuStreamDestroy(Stream);
         Cu.cuDevicePrimaryCtxRelease(Ordinal);
     }

@@ -44,6 +44,7 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
 
     public Tensor Full(Shape shape, float value) => inner.Full(shape, value);
     public Tensor FromHost(ReadOnlySpan<float> data, Shape shape) => inner.FromHost(data, shape);
+    public Tensor Scalars(ReadOnlySpan<float> values) => inner.Scalars(values);
     public Tensor LoadWeight(TensorEntry entry) => inner.LoadWeight(entry);
     public void CopyToHost(Tensor tensor, Span<float> destination) => inner.CopyToHost(tensor, destination);
     public void Synchronize() => inner.Synchronize();

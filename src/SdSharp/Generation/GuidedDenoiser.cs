@@ -130,7 +130,7 @@ internal sealed class GuidedDenoiser(DenoisingNetwork network, double cfgScale, 
         int n = group.Count;
         using var x = n == 1 ? _backend.Affine(networkInput, 1f) : _backend.Concat(Enumerable.Repeat(networkInput, n).ToList(), 0);
         using var context = Repeat(group.Select(c => c.CrossAttention).ToList());
-        using var t = _backend.Full(new Shape(n * batch), (float)timestep);
+        using var t = _backend.Scalars(Enumerable.Repeat((float)timestep, n * batch).ToArray());
         var vector = _network.Vector;
         using var pooled = vector == null ? null : Repeat(group.Select(c => c.Pooled ?? throw new InvalidOperationException("SDXL conditioning without a pooled embedding")).ToList());
         using var timeIds = vector?.TimeIds(group, c => ReferenceEquals(c, negative), batch);

@@ -237,7 +237,7 @@ public sealed class Checkpoint : IDisposable
         if (PredictionSource != "undecided") return;
         var backend = unet.Backend;
         using var x = backend.Full(new Shape(1, 8, 8, 4), 0.5f);
-        using var t = backend.FromHost([999f], new Shape(1));
+        using var t = backend.Scalars([999f]);
         using var context = backend.Full(new Shape(1, 2, UnetConfig.ContextDim), 0.5f);
         using var output = unet.Forward(x, t, context);
         double mean = output.ToArray().Average(v => v - 0.5);

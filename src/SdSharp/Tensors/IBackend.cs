@@ -94,6 +94,12 @@ public interface IBackend : IDisposable
     Tensor FromHost(ReadOnlySpan<float> data, Shape shape);
 
     /// <summary>
+    /// An fp32 vector [n] whatever the compute type: timesteps must stay exact (bf16 would turn 999 into 1000
+    /// and the sinusoids with it), as diffusers keeps them in fp32.
+    /// </summary>
+    Tensor Scalars(ReadOnlySpan<float> values);
+
+    /// <summary>
     /// A weight from a model file, on this device; 4-D weights come back as OHWI. The CPU backend may reference
     /// the file's memory without copying, so the file must stay open as long as the weight is used.
     /// </summary>

@@ -194,13 +194,16 @@ public sealed class ApiTests(ServerFixture f)
     public async Task LorasAndEmbeddingsAreListedFromTheirFolders()
     {
         var loras = (await Client.GetFromJsonAsync<JsonArray>("sdapi/v1/loras"))!;
-        var lora = Assert.Single(loras)!;
-        Assert.Equal("shapes-style", (string)lora["name"]!);
+        Assert.Equal(["shapes-detail", "shapes-style"], loras.Select(l => (string)l!["name"]!));
+        var lora = loras[1]!;
         Assert.Equal(Path.Combine(f.ModelsDir, "Lora", "shapes-style.safetensors"), (string)lora["path"]!);
         Assert.Empty(lora["metadata"]!.AsObject());
 
+        // The bundled model is loaded: embeddings as wide as its text encoder are loaded, others skipped.
         var embeddings = (await Client.GetFromJsonAsync<JsonObject>("sdapi/v1/embeddings"))!;
-        Assert.Empty(embeddings["loaded"]!.AsObject());
+        var loaded = embeddings["loaded"]!["shapes-token"]!;
+        Assert.Equal(128, (int)loaded["shape"]!);
+        Assert.Equal(2, (int)loaded["vectors"]!);
         var skipped = embeddings["skipped"]!["bad-hands"]!;
         Assert.Equal(768, (int)skipped["shape"]!);
         Assert.Equal(3, (int)skipped["vectors"]!);

@@ -31,6 +31,13 @@ public sealed class ServerFixture : IAsyncLifetime
         Directory.CreateSymbolicLink(Path.Combine(ModelsDir, "shapes-copy"), Path.Combine(TestPaths.RepoRoot, "models", "tiny-shapes"));
         File.WriteAllBytes(Path.Combine(ModelsDir, "Lora", "shapes-style.safetensors"), SafetensorsFile("lora_unet_x.alpha", [1]));
         File.WriteAllBytes(Path.Combine(ModelsDir, "embeddings", "bad-hands.safetensors"), SafetensorsFile("emb_params", [3, 768]));
+        // Add-ons that fit the bundled model: a LoRA on one cross-attention key projection (64 ← 128) and a
+        // two-vector embedding as wide as its text encoder.
+        File.WriteAllBytes(Path.Combine(ModelsDir, "Lora", "shapes-detail.safetensors"), SafetensorsFile(
+            ("lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight", [4, 128]),
+            ("lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight", [64, 4]),
+            ("lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.alpha", [])));
+        File.WriteAllBytes(Path.Combine(ModelsDir, "embeddings", "shapes-token.safetensors"), SafetensorsFile(("emb_params", [2, 128])));
         Server = await Start(TestServers.Options(this));
         Client = TestServers.Client(Server);
         await TestServers.WaitForModel(Client);
@@ -49,10 +56,30 @@ public sealed class ServerFixture : IAsyncLifetime
     public static byte[] SafetensorsFile(string name, long[] shape)
     {
         long count = shape.Aggregate(1L, (a, b) => a * b);
-        string header = $"{{\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[0,{count * 4}]}}}}";
+        return SafetensorsFile([(name, shape, new float[count])]);
+    }
+
+    /// <summary>A safetensors file of f32 tensors with fixed pseudo-random values in ±0.5.</summary>
+    public static byte[] SafetensorsFile(params (string Name, long[] Shape)[] tensors)
+    {
+        var random = new Random(7);
+        return SafetensorsFile([.. tensors.Select(t => (t.Name, t.Shape,
+            Enumerable.Range(0, (int)t.Shape.Aggregate(1L, (a, b) => a * b)).Select(_ => (float)random.NextDouble() - 0.5f).ToArray()))]);
+    }
+
+    private static byte[] SafetensorsFile((string Name, long[] Shape, float[] Values)[] tensors)
+    {
+        long offset = 0;
+        var entries = new List<string>();
+        foreach (var (name, shape, values) in tensors)
+        {
+            entries.Add($"\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{offset},{offset + values.Length * 4}]}}");
+            offset += values.Length * 4;
+        }
+        string header = "{" + string.Join(",", entries) + "}";
         var bytes = new List<byte>(BitConverter.GetBytes((ulong)header.Length));
         bytes.AddRange(Encoding.ASCII.GetBytes(header));
-        bytes.AddRange(new byte[count * 4]);
+        foreach (var (_, _, values) in tensors) bytes.AddRange(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
         return [.. bytes];
     }
 }

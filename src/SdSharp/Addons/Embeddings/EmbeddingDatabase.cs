@@ -28,7 +28,18 @@ public sealed class EmbeddingDatabase
     {
         var errors = new List<string>();
         var db = new EmbeddingDatabase { Errors = errors };
-        foreach (var (_, path) in AddonFiles.List(folder, [".pt", ".bin", ".safetensors"]))
+        foreach (var embedding in ReadFolder(folder, errors))
+        {
+            if (embedding.Shape == expectedShape) db.Register(embedding, tokenizer);
+            else db._skipped[embedding.Name] = embedding;
+        }
+        return db;
+    }
+
+    /// <summary>The embedding files under <paramref name="folder"/>; files that are not embeddings go to <paramref name="errors"/>.</summary>
+    public static IEnumerable<TextualInversionEmbedding> ReadFolder(string? folder, ICollection<string> errors)
+    {
+        foreach (var (_, path) in AddonFiles.List(folder, AddonFiles.EmbeddingExtensions))
         {
             TextualInversionEmbedding embedding;
             try
@@ -40,10 +51,8 @@ public sealed class EmbeddingDatabase
                 errors.Add($"{path}: {e.Message}");
                 continue;
             }
-            if (embedding.Shape == expectedShape) db.Register(embedding, tokenizer);
-            else db._skipped[embedding.Name] = embedding;
+            yield return embedding;
         }
-        return db;
     }
 
     public void Register(TextualInversionEmbedding embedding, ClipTokenizer tokenizer)

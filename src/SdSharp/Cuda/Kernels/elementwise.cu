@@ -173,7 +173,8 @@ extern "C" __global__ void embedding(const T* table, const int* ids, T* y, int c
 }
 
 // diffusers' get_timestep_embedding (max period 10000).
-extern "C" __global__ void timestep_embedding(const T* t, T* y, int count, int dim, int flip, float shift)
+// The timesteps are fp32 (tF32) or the compute type.
+extern "C" __global__ void timestep_embedding(const void* t, T* y, int count, int dim, int flip, float shift, int tF32)
 {
     int half = dim / 2;
     GRID_STRIDE(i, (i64)count * dim)
@@ -181,7 +182,8 @@ extern "C" __global__ void timestep_embedding(const T* t, T* y, int count, int d
         int n = (int)(i / dim), j = (int)(i - (i64)n * dim);
         if (j >= 2 * half) { y[i] = st(0.0f); continue; }
         int k = j < half ? j : j - half;
-        float arg = ld(t[n]) * expf(-logf(10000.0f) * k / (half - shift));
+        float time = tF32 ? ((const float*)t)[n] : ld(((const T*)t)[n]);
+        float arg = time * expf(-logf(10000.0f) * k / (half - shift));
         bool first = j < half;
         y[i] = st((first != (flip != 0)) ? sinf(arg) : cosf(arg));
     }
@@ -245,43 +247,64 @@ __device__ float block_max(float v, float* shared)
     return shared[0];
 }
 
-// Group norm statistics of x [batch, spatial, channels]: block (group, batch) → stats[(b·groups + g)·2] = mean, rstd.
-extern "C" __global__ void groupnorm_stats(const T* x, float* stats, int spatial, int channels, int groups, float eps)
+// Group norm statistics of x [batch, spatial, channels] in three steps, so that every SM takes part even with
+// one image and 32 groups. (1) Block (chunk, group, batch) sums its share of the group's spatial rows, shifted by
+// the group's first value so that Σ(x−K)² does not cancel catastrophically when the mean is large against the
+// spread: partial[((b·groups + g)·chunks + chunk)·2] = Σ(x−K), Σ(x−K)².
+extern "C" __global__ void groupnorm_partial(const T* x, float* partial, int spatial, int channels, int groups, int chunks)
 {
     __shared__ float shared[32];
-    int g = blockIdx.x, b = blockIdx.y, per = channels / groups;
-    i64 count = (i64)spatial * per;
+    int chunk = blockIdx.x, g = blockIdx.y, b = blockIdx.z, per = channels / groups;
     const T* base = x + (i64)b * spatial * channels + (i64)g * per;
-    float sum = 0.0f;
-    for (i64 e = threadIdx.x; e < count; e += blockDim.x)
+    float shift = ld(base[0]);
+    int rows = (spatial + chunks - 1) / chunks, s0 = chunk * rows, s1 = min(spatial, s0 + rows);
+    int count = max(0, s1 - s0) * per;
+    float sum = 0.0f, squares = 0.0f;
+    for (int e = threadIdx.x; e < count; e += blockDim.x)
     {
-        i64 s = e / per;
-        sum += ld(base[s * channels + (e - s * per)]);
-    }
-    float mean = block_sum(sum, shared) / count;
-    float squares = 0.0f;
-    for (i64 e = threadIdx.x; e < count; e += blockDim.x)
-    {
-        i64 s = e / per;
-        float d = ld(base[s * channels + (e - s * per)]) - mean;
+        int s = e / per;
+        float d = ld(base[(i64)(s0 + s) * channels + (e - s * per)]) - shift;
+        sum += d;
         squares += d * d;
     }
-    float var = block_sum(squares, shared) / count;
+    sum = block_sum(sum, shared);
+    squares = block_sum(squares, shared);
     if (threadIdx.x == 0)
     {
-        stats[((i64)b * groups + g) * 2] = mean;
-        stats[((i64)b * groups + g) * 2 + 1] = rsqrtf(var + eps);
+        float* out = partial + (((i64)b * groups + g) * chunks + chunk) * 2;
+        out[0] = sum;
+        out[1] = squares;
     }
 }
 
-extern "C" __global__ void groupnorm_apply(const T* x, T* y, const float* stats, const T* gamma, const T* beta,
-    i64 n, int spatial, int channels, int groups, int silu)
+// (2) One thread per (batch, group): stats[(b·groups + g)·2] = mean, 1/√(var + eps).
+extern "C" __global__ void groupnorm_finalize(const T* x, const float* partial, float* stats, int spatial, int channels, int groups,
+    int chunks, int pairs, float eps)
 {
-    int per = channels / groups;
-    GRID_STRIDE(i, n)
+    GRID_STRIDE(i, pairs)
     {
-        int c = (int)(i % channels);
-        i64 b = i / ((i64)spatial * channels);
+        int b = (int)(i / groups), g = (int)(i - (i64)b * groups), per = channels / groups;
+        float shift = ld(x[(i64)b * spatial * channels + (i64)g * per]);
+        float sum = 0.0f, squares = 0.0f;
+        for (int c = 0; c < chunks; c++)
+        {
+            sum += partial[(i * chunks + c) * 2];
+            squares += partial[(i * chunks + c) * 2 + 1];
+        }
+        float count = (float)spatial * per, m = sum / count;
+        stats[i * 2] = shift + m;
+        stats[i * 2 + 1] = rsqrtf(fmaxf(squares / count - m * m, 0.0f) + eps);
+    }
+}
+
+// (3) Normalise (+ SiLU); 32-bit index arithmetic (the caller keeps n below 2³¹).
+extern "C" __global__ void groupnorm_apply(const T* x, T* y, const float* stats, const T* gamma, const T* beta,
+    int n, int spatial, int channels, int groups, int silu)
+{
+    int per = channels / groups, image = spatial * channels;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+    {
+        int b = i / image, c = (i - b * image) % channels;
         const float* s = stats + (b * groups + c / per) * 2;
         float v = (ld(x[i]) - s[0]) * s[1] * ld(gamma[c]) + ld(beta[c]);
         y[i] = st(silu ? v * sigmoid(v) : v);

@@ -14,6 +14,8 @@ internal static class CudaLibraries
 
     public static nint LoadCublasLt() => Load("cuBLASLt", ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"], ["cublas", "cu13", "cu12"]);
 
+    public static nint LoadCudnn() => Load("cuDNN", ["libcudnn.so.9", "libcudnn.so"], ["cudnn"]);
+
     private static nint Load(string what, string[] names, string[] wheelFolders)
     {
         foreach (string name in names)

@@ -1,0 +1,193 @@
+// Fused scaled-dot-product attention for 16-bit compute types (FlashAttention-2's scheme): each warp owns 16
+// query rows, walks the keys in tiles of 64 with an online softmax, and never writes the score matrix to memory.
+// Products run on the tensor cores through mma.sync m16n8k16 (fp16 or bf16 in, fp32 accumulate), so no CUDA
+// headers are needed. Compiled by NVRTC with SD_T = 0 (fp16) or 1 (bf16); fp32 keeps the cuBLASLt path.
+//
+// Layouts: q [batch, lq, heads·d], k and v [batch, lk, heads·d], head h in columns h·d … h·d+d−1 (the rows of
+// every tensor are `stride` elements apart). The head dimension is padded with zeros to DP, a multiple of 16.
+
+typedef unsigned short u16;
+typedef unsigned int u32;
+
+#if SD_T == 0
+#define MMA "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"
+__device__ __forceinline__ u32 pack(float lo, float hi) { u32 r; asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo)); return r; }
+__device__ __forceinline__ u16 st(float f) { u16 v; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(v) : "f"(f)); return v; }
+#else
+#define MMA "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"
+__device__ __forceinline__ u32 pack(float lo, float hi) { u32 r; asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo)); return r; }
+__device__ __forceinline__ u16 st(float f) { u16 v; asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(v) : "f"(f)); return v; }
+#endif
+
+#define NEG_INF __int_as_float(0xff800000)
+#define KEYS 64      // keys per tile
+#define WARPS 4      // 16 query rows each: 64 queries per block
+#define KPAD 8       // row padding of the shared tiles, so a warp's 32-bit fragment reads hit 32 distinct banks
+
+// d[0..3] += a (16×16, row-major fragment) · b (16×8, column-major fragment)
+__device__ __forceinline__ void mma(float* d, const u32* a, u32 b0, u32 b1)
+{
+    asm volatile(MMA " {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ float exp2_approx(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
+
+// Two adjacent 16-bit values as one 32-bit load, zero past the head's d columns (d is even).
+__device__ __forceinline__ u32 load_pair(const u16* row, int col, int d) { return col < d ? *(const u32*)(row + col) : 0u; }
+
+template <int DP>
+__device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const u16* __restrict__ k, const u16* __restrict__ v,
+    u16* __restrict__ y, int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal)
+{
+    __shared__ __align__(16) u16 kTile[KEYS][DP + KPAD];   // K rows: key × dim
+    __shared__ __align__(16) u16 vTile[DP][KEYS + KPAD];   // V transposed: dim × key, so P·V reads pairs of keys
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int group = lane >> 2, quad = lane & 3;           // mma fragment coordinates: row group, thread in group
+    const int head = blockIdx.y, batch = blockIdx.z;
+    const int q0 = blockIdx.x * (WARPS * 16) + warp * 16;   // this warp's first query row
+    const long long headOffset = (long long)head * d;
+    const u16* qBase = q + (long long)batch * lq * stride + headOffset;
+    const u16* kBase = k + (long long)batch * lk * stride + headOffset;
+    const u16* vBase = v + (long long)batch * lk * stride + headOffset;
+
+    // The warp's Q rows as A fragments, one per 16 columns of the head.
+    u32 qa[DP / 16][4];
+    {
+        int r0 = q0 + group, r1 = r0 + 8;
+        const u16* row0 = qBase + (long long)min(r0, lq - 1) * stride;
+        const u16* row1 = qBase + (long long)min(r1, lq - 1) * stride;
+#pragma unroll
+        for (int t = 0; t < DP / 16; t++)
+        {
+            int c = t * 16 + quad * 2;
+            qa[t][0] = load_pair(row0, c, d);
+            qa[t][1] = load_pair(row1, c, d);
+            qa[t][2] = load_pair(row0, c + 8, d);
+            qa[t][3] = load_pair(row1, c + 8, d);
+        }
+    }
+
+    float o[DP / 8][4];
+#pragma unroll
+    for (int j = 0; j < DP / 8; j++) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.0f;
+    float rowMax[2] = {NEG_INF, NEG_INF}, rowSum[2] = {0.0f, 0.0f};
+
+    // With a causal mask no query of this block sees keys past its last row.
+    int keyEnd = causal ? min(lk, (int)(blockIdx.x + 1) * WARPS * 16) : lk;
+    for (int key0 = 0; key0 < keyEnd; key0 += KEYS)
+    {
+        __syncthreads(); // the previous tile is no longer read
+        for (int i = threadIdx.x; i < KEYS * DP / 2; i += WARPS * 32)
+        {
+            int r = i / (DP / 2), c = (i % (DP / 2)) * 2;
+            bool inside = key0 + r < lk;
+            u32 kv = inside ? load_pair(kBase + (long long)(key0 + r) * stride, c, d) : 0u;
+            u32 vv = inside ? load_pair(vBase + (long long)(key0 + r) * stride, c, d) : 0u;
+            *(u32*)&kTile[r][c] = kv;
+            vTile[c][r] = (u16)(vv & 0xffff);
+            vTile[c + 1][r] = (u16)(vv >> 16);
+        }
+        __syncthreads();
+
+        // S = Q·Kᵀ for 16 rows × 64 keys: 8 tiles of 16×8.
+        float s[KEYS / 8][4];
+#pragma unroll
+        for (int j = 0; j < KEYS / 8; j++)
+        {
+            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
+#pragma unroll
+            for (int t = 0; t < DP / 16; t++)
+            {
+                const u16* kr = &kTile[j * 8 + group][t * 16 + quad * 2];
+                mma(s[j], qa[t], *(const u32*)kr, *(const u32*)(kr + 8));
+            }
+        }
+
+        // Online softmax in base 2; each row's values are spread over the 4 threads of a group.
+        float tileMax[2] = {NEG_INF, NEG_INF};
+#pragma unroll
+        for (int j = 0; j < KEYS / 8; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+            {
+                int key = key0 + j * 8 + quad * 2 + (e & 1), row = q0 + group + (e >> 1) * 8;
+                bool masked = key >= lk || (causal && key > row);
+                s[j][e] = masked ? NEG_INF : s[j][e] * scaleLog2;
+                tileMax[e >> 1] = fmaxf(tileMax[e >> 1], s[j][e]);
+            }
+        float correction[2];
+#pragma unroll
+        for (int r = 0; r < 2; r++)
+        {
+            tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
+            tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
+            float newMax = fmaxf(rowMax[r], tileMax[r]);
+            // A row with every key masked so far keeps max −∞; its exponentials are 0, not NaN.
+            float base = newMax == NEG_INF ? 0.0f : newMax;
+            correction[r] = exp2_approx(rowMax[r] - base);
+            rowMax[r] = newMax;
+            rowSum[r] *= correction[r];
+            tileMax[r] = base;
+        }
+#pragma unroll
+        for (int j = 0; j < KEYS / 8; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+            {
+                s[j][e] = exp2_approx(s[j][e] - tileMax[e >> 1]);
+                rowSum[e >> 1] += s[j][e];
+            }
+#pragma unroll
+        for (int j = 0; j < DP / 8; j++)
+        {
+            o[j][0] *= correction[0]; o[j][1] *= correction[0];
+            o[j][2] *= correction[1]; o[j][3] *= correction[1];
+        }
+
+        // O += P·V: two adjacent S tiles (16 keys) are exactly one A fragment of P.
+#pragma unroll
+        for (int t = 0; t < KEYS / 16; t++)
+        {
+            u32 pa[4] = {pack(s[2 * t][0], s[2 * t][1]), pack(s[2 * t][2], s[2 * t][3]),
+                         pack(s[2 * t + 1][0], s[2 * t + 1][1]), pack(s[2 * t + 1][2], s[2 * t + 1][3])};
+#pragma unroll
+            for (int j = 0; j < DP / 8; j++)
+            {
+                const u16* vr = &vTile[j * 8 + group][t * 16 + quad * 2];
+                mma(o[j], pa, *(const u32*)vr, *(const u32*)(vr + 8));
+            }
+        }
+    }
+
+#pragma unroll
+    for (int r = 0; r < 2; r++)
+    {
+        rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 1);
+        rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 2);
+    }
+#pragma unroll
+    for (int r = 0; r < 2; r++)
+    {
+        int row = q0 + group + r * 8;
+        if (row >= lq) continue;
+        float inv = rowSum[r] > 0.0f ? 1.0f / rowSum[r] : 0.0f;
+        u16* out = y + (long long)batch * lq * stride + (long long)row * stride + headOffset;
+#pragma unroll
+        for (int j = 0; j < DP / 8; j++)
+        {
+            int c = j * 8 + quad * 2;
+            if (c < d) *(u32*)(out + c) = (u32)st(o[j][2 * r] * inv) | ((u32)st(o[j][2 * r + 1] * inv) << 16);
+        }
+    }
+}
+
+// One entry point per padded head size (SD: 40→48, 64, 80, 160; others up to 160).
+#define FLASH(DP) \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) flash_attention_##DP(const u16* q, const u16* k, const u16* v, u16* y, \
+        int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal) \
+    { flash_attention<DP>(q, k, v, y, lq, lk, heads, d, stride, scaleLog2, causal); }
+
+FLASH(16) FLASH(32) FLASH(48) FLASH(64) FLASH(80) FLASH(96) FLASH(112) FLASH(128) FLASH(144) FLASH(160)
