@@ -18,6 +18,8 @@ public sealed record ServerOptions
     public string? LoraDir { get; init; }
     /// <summary>Textual-inversion embeddings listed by /sdapi/v1/embeddings; left out of the checkpoint list.</summary>
     public string? EmbeddingsDir { get; init; }
+    /// <summary>Hypernetworks (.pt) that &lt;hypernet:NAME:WEIGHT&gt; in a prompt names.</summary>
+    public string? HypernetworkDir { get; init; }
     /// <summary>Where requests with save_images write (outputs/txt2img-images/DATE/, as A1111).</summary>
     public string Outputs { get; init; } = "outputs";
     /// <summary>HTTP Basic credentials (user, password); empty: no authentication.</summary>

@@ -19,10 +19,11 @@ public sealed class ServerState : IDisposable
         var excluded = new List<string>();
         if (options.LoraDir != null) excluded.Add(options.LoraDir);
         if (options.EmbeddingsDir != null) excluded.Add(options.EmbeddingsDir);
+        if (options.HypernetworkDir != null) excluded.Add(options.HypernetworkDir);
         Catalog = new ModelCatalog(options.BundledModel, options.ModelsDir, excluded, new ModelHashes(options.HashCacheFile));
         Catalog.Refresh();
         _selected = Catalog.Entries.FirstOrDefault();
-        Model = new LoadedModel(options.CreateBackend(), new AddonFolders { Loras = options.LoraDir, Embeddings = options.EmbeddingsDir }, Catalog, log);
+        Model = new LoadedModel(options.CreateBackend(), new AddonFolders { Loras = options.LoraDir, Embeddings = options.EmbeddingsDir, Hypernetworks = options.HypernetworkDir }, Catalog, log);
         Progress = new ProgressTracker(() => Settings);
         Queue = new JobQueue(options.MaxQueue, Progress, log);
         Mapper = new RequestMapper(Catalog);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using SdSharp.Addons;
 using SdSharp.Generation;
 using SdSharp.Generation.Infotext;
 using SdSharp.Imaging;
@@ -66,12 +67,18 @@ internal static class GenerateCommands
         public readonly Option<string?> FromPng = new("--from-png") { Description = "Take the parameters from an A1111 PNG's infotext (options given here win)." };
         public readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "CLIP tokenizer for single-file models (bpe_simple_vocab_16e6.txt.gz or a folder)." };
         public readonly Option<string?> Prediction = new("--prediction") { Description = "Override the detected prediction type: v or eps." };
+        public readonly Option<string[]> Lora = new("--lora") { Description = "FILE[:WEIGHT]: apply this LoRA as if <lora:NAME:WEIGHT> were in the prompt (repeatable; weight 1 by default)." };
+        public readonly Option<string?> LoraDir = new("--lora-dir") { Description = "Folder of LoRAs for <lora:NAME:WEIGHT> (default: Lora beside the model)." };
+        public readonly Option<string?> EmbeddingsDir = new("--embeddings-dir") { Description = "Folder of textual-inversion embeddings (default: embeddings beside the model)." };
+        public readonly Option<string?> HypernetworkDir = new("--hypernetwork-dir") { Description = "Folder of hypernetworks for <hypernet:NAME:WEIGHT> (default: hypernetworks beside the model)." };
+        public readonly Option<string?> Vae = new("--vae") { Description = "A VAE file to use instead of the checkpoint's own." };
 
         public IEnumerable<Option> All() =>
         [
             Model, Prompt, Negative, Steps, Cfg, Sampler, Scheduler, Seed, Subseed, SubseedStrength, Width, Height, BatchSize, BatchCount,
             ClipSkip, Rng, Strength, Init, Mask, MaskBlur, InvertMask, Fill, OnlyMasked, OnlyMaskedPadding, ResizeMode, Hires, HiresScale,
             HiresSteps, HiresUpscaler, Refiner, RefinerSwitchAt, Tiling, Device, Precision, Output, LatentsOut, FromPng, Tokenizer, Prediction,
+            Lora, LoraDir, EmbeddingsDir, HypernetworkDir, Vae,
         ];
     }
 
@@ -88,6 +95,11 @@ internal static class GenerateCommands
     {
         string modelPath = parse.GetValue(o.Model) ?? BundledModel.Path ?? throw new InvalidInputException("no model given (-m) and no bundled model found");
         var request = BuildRequest(parse, o, mode);
+        var loras = (parse.GetValue(o.Lora) ?? []).Select(ParseLora).ToList();
+        // --lora FILE:WEIGHT is the prompt's tag for that file: the infotext then names it and --from-png repeats it.
+        foreach (var (file, weight) in loras)
+            request = request with { Prompt = request.Prompt + $" <lora:{Path.GetFileNameWithoutExtension(file)}:{weight.ToString(CultureInfo.InvariantCulture)}>" };
+        bool verbose = parse.GetValue<bool>("--verbose");
         if (request.Rng.Equals("gpu", StringComparison.OrdinalIgnoreCase))
             console.Error.WriteLine("note: --rng gpu uses the NV (Philox) generator; A1111's GPU noise comes from torch's CUDA generator and cannot be reproduced bit for bit");
         using var backend = Backends.Create(parse.GetValue(o.Device)!, DTypeInfo.Parse(parse.GetValue(o.Precision)!), console.Error);
@@ -95,6 +107,8 @@ internal static class GenerateCommands
         {
             Tokenizer = parse.GetValue(o.Tokenizer),
             Checkpoint = new CheckpointOptions { Prediction = parse.GetValue(o.Prediction) is string p ? Checkpoint.ParsePrediction(p) ?? throw new InvalidInputException($"--prediction {p}: expected v or eps") : null },
+            Vae = parse.GetValue(o.Vae) is string vae ? File.Exists(vae) ? vae : throw new InvalidInputException($"--vae {vae}: no such file") : null,
+            Addons = AddonFoldersFor(parse, o, modelPath) with { LoraFiles = [.. loras.Select(l => l.File)] },
         };
         var watch = Stopwatch.StartNew();
         using var model = StableDiffusionModel.Load(modelPath, backend, load);
@@ -105,17 +119,29 @@ internal static class GenerateCommands
             Refiners = refiner == null ? null : path => new RefinerModel(refiner, CheckpointTitle(path)),
         };
         request = WithNativeSize(request, parse, o, model);
-        if (!Console.IsErrorRedirected) console.Error.WriteLine($"{Checkpoint.Describe(model.Family)} model loaded on {backend.Name} in {watch.Elapsed.TotalSeconds:F1} s");
+        if (!Console.IsErrorRedirected || verbose) console.Error.WriteLine($"{Checkpoint.Describe(model.Family)} model loaded on {backend.Name} in {watch.Elapsed.TotalSeconds:F1} s");
 
         var bar = new ProgressBar(console.Error, enabled: !Console.IsErrorRedirected);
+        var steps = new StepTimes();
         GenerationResult result;
         try
         {
-            result = generator.Generate(request, bar.Report, token);
+            result = generator.Generate(request, p =>
+            {
+                steps.Report(p);
+                bar.Report(p);
+            }, token);
         }
         finally
         {
             bar.Finish();
+        }
+        foreach (string warning in result.Warnings) console.Error.WriteLine("warning: " + warning.ReplaceLineEndings(" "));
+        if (verbose)
+        {
+            console.Error.WriteLine(FormattableString.Invariant($"add-ons (LoRAs, hypernetworks) applied in {result.AddonTime.TotalSeconds:F3} s"));
+            if (steps.PerStep is double perStep)
+                console.Error.WriteLine(FormattableString.Invariant($"sampling: {perStep:F4} s/step (mean over {steps.Timed} steps after the first)"));
         }
         // Everything is computed before anything is written: an interrupted run leaves no partial output.
         var written = new List<string>();
@@ -138,6 +164,36 @@ internal static class GenerateCommands
         foreach (string path in written) console.Out.WriteLine(path);
         if (!Console.IsErrorRedirected) console.Error.WriteLine($"{result.Images.Count} image(s) in {watch.Elapsed.TotalSeconds:F1} s; seed {result.Request.Seed}");
         return 0;
+    }
+
+    /// <summary>
+    /// --lora-dir, --embeddings-dir and --hypernetwork-dir, each defaulting to A1111's folder name in the folder that
+    /// holds the model (the rule `sdsharp serve --models` uses).
+    /// </summary>
+    private static AddonFolders AddonFoldersFor(ParseResult parse, Options o, string modelPath)
+    {
+        var defaults = AddonFolders.In(Path.GetDirectoryName(Path.GetFullPath(modelPath).TrimEnd(Path.DirectorySeparatorChar)) ?? ".");
+        return new AddonFolders
+        {
+            Loras = parse.GetValue(o.LoraDir) ?? defaults.Loras,
+            Embeddings = parse.GetValue(o.EmbeddingsDir) ?? defaults.Embeddings,
+            Hypernetworks = parse.GetValue(o.HypernetworkDir) ?? defaults.Hypernetworks,
+        };
+    }
+
+    /// <summary>--lora FILE[:WEIGHT]; the weight is what follows the last colon when that is a number (Windows paths have colons).</summary>
+    private static (string File, double Weight) ParseLora(string value)
+    {
+        string file = value;
+        double weight = 1;
+        int colon = value.LastIndexOf(':');
+        if (colon > 0 && double.TryParse(value[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double w))
+        {
+            if (!double.IsFinite(w)) throw new InvalidInputException($"--lora {value}: the weight must be a finite number");
+            (file, weight) = (value[..colon], w);
+        }
+        if (!File.Exists(file)) throw new InvalidInputException($"--lora {value}: no such file {file}");
+        return (file, weight);
     }
 
     /// <summary>A checkpoint as A1111 titles it in the infotext: "name [short hash]" (the name alone for folders).</summary>
@@ -223,6 +279,26 @@ internal static class GenerateCommands
              (ReadOnlyMemory<byte>)System.Runtime.InteropServices.MemoryMarshal.AsBytes(image.Latent.AsSpan()).ToArray())).ToList();
         SafetensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["layout"] = "NHWC", ["seed"] = result.Request.Seed.ToString(CultureInfo.InvariantCulture) }, overwrite: true);
     }
+}
+
+/// <summary>The wall time of the base sampling pass's steps, for --verbose (the first step, which warms up, is left out).</summary>
+internal sealed class StepTimes
+{
+    private long _first, _last;
+    private int _steps;
+
+    public void Report(GenerationProgress p)
+    {
+        if (p.Phase != "sampling" || p.Batch != 0) return;
+        long now = Stopwatch.GetTimestamp();
+        if (_steps++ == 0) _first = now;
+        _last = now;
+    }
+
+    /// <summary>Steps timed: those after the first.</summary>
+    public int Timed => Math.Max(0, _steps - 1);
+
+    public double? PerStep => _steps < 2 ? null : Stopwatch.GetElapsedTime(_first, _last).TotalSeconds / (_steps - 1);
 }
 
 /// <summary>A one-line progress bar with steps per second and time left, on stderr when it is a terminal.</summary>

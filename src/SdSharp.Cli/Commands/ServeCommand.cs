@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SdSharp.Addons;
 using SdSharp.Server;
 using SdSharp.Tensors;
 
@@ -20,9 +21,10 @@ internal static class ServeCommand
         var precision = new Option<string>("--precision") { Description = "GPU precision: fp16, bf16 or fp32.", DefaultValueFactory = _ => "fp16" };
         var loraDir = new Option<string?>("--lora-dir") { Description = "LoRA folder (default: Lora under --models)." };
         var embeddingsDir = new Option<string?>("--embeddings-dir") { Description = "Embeddings folder (default: embeddings under --models)." };
+        var hypernetworkDir = new Option<string?>("--hypernetwork-dir") { Description = "Hypernetworks folder (default: hypernetworks under --models)." };
         var command = new Command("serve", "Serve the AUTOMATIC1111-compatible API (/sdapi/v1) and a web UI.")
         {
-            listen, models, outputs, auth, maxQueue, device, precision, loraDir, embeddingsDir,
+            listen, models, outputs, auth, maxQueue, device, precision, loraDir, embeddingsDir, hypernetworkDir,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -31,13 +33,15 @@ internal static class ServeCommand
             if (parse.GetValue(maxQueue) < 0) throw new InvalidInputException("--max-queue must be 0 or more");
             string deviceName = parse.GetValue(device)!;
             var dtype = DTypeInfo.Parse(parse.GetValue(precision)!);
+            var defaults = modelsDir == null ? new AddonFolders() : AddonFolders.In(modelsDir);
             var options = new ServerOptions
             {
                 Listen = ServerOptions.ParseListen(parse.GetValue(listen)!),
                 BundledModel = BundledModel.Path,
                 ModelsDir = modelsDir,
-                LoraDir = parse.GetValue(loraDir) ?? (modelsDir == null ? null : Path.Combine(modelsDir, "Lora")),
-                EmbeddingsDir = parse.GetValue(embeddingsDir) ?? (modelsDir == null ? null : Path.Combine(modelsDir, "embeddings")),
+                LoraDir = parse.GetValue(loraDir) ?? defaults.Loras,
+                EmbeddingsDir = parse.GetValue(embeddingsDir) ?? defaults.Embeddings,
+                HypernetworkDir = parse.GetValue(hypernetworkDir) ?? defaults.Hypernetworks,
                 Outputs = parse.GetValue(outputs)!,
                 ApiAuth = parse.GetValue(auth) is string a ? ServerOptions.ParseAuth(a) : [],
                 MaxQueue = parse.GetValue(maxQueue),

@@ -12,6 +12,17 @@ public sealed record AddonFolders
 
     /// <summary>LoRA files named directly (the CLI's --lora FILE:WEIGHT); they win over a folder's file of the same name.</summary>
     public IReadOnlyList<string> LoraFiles { get; init; } = [];
+
+    /// <summary>
+    /// The folders in a models folder laid out like A1111's models/ (Lora, embeddings, hypernetworks): the default
+    /// of `sdsharp serve --models DIR` and of the generation commands, whose models folder is the one holding -m.
+    /// </summary>
+    public static AddonFolders In(string modelsFolder) => new()
+    {
+        Loras = Path.Combine(modelsFolder, "Lora"),
+        Embeddings = Path.Combine(modelsFolder, "embeddings"),
+        Hypernetworks = Path.Combine(modelsFolder, "hypernetworks"),
+    };
 }
 
 /// <summary>The files of one kind in a folder tree, by name (file name without extension), as A1111 lists them.</summary>

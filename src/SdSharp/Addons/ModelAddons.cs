@@ -3,6 +3,7 @@ using SdSharp.Addons.Lora;
 using SdSharp.Generation;
 using SdSharp.Generation.Infotext;
 using SdSharp.IO;
+using SdSharp.Models.Unet;
 using SdSharp.Text.Prompts;
 
 namespace SdSharp.Addons;
@@ -55,43 +56,11 @@ public sealed class ModelAddons
     /// </summary>
     public AddonActivation Activate(IReadOnlyList<ExtraNetworkTag> tags, ICollection<string> warnings)
     {
-        var loraTags = tags.Where(t => t.Kind == "lora").ToList();
         var activation = new AddonActivation();
-        if (loraTags.Count == 0) return activation;
         try
         {
-            IReadOnlyDictionary<string, string> files = LoraFiles();
-            var uses = new List<LoraUse>();
-            var hashes = new List<NetworkHash>();
-            var opened = new List<LoraFile>();
-            var missing = new List<string>();
-            try
-            {
-                foreach (ExtraNetworkTag tag in loraTags)
-                {
-                    if (tag.Positional.Count == 0) continue;
-                    string name = tag.Positional[0];
-                    string? path = files.GetValueOrDefault(name) ?? FindByAlias(files, name);
-                    if (path == null)
-                    {
-                        missing.Add(name);
-                        continue;
-                    }
-                    var (te, unet) = Multipliers(tag);
-                    LoraFile file = LoraFile.Open(path);
-                    opened.Add(file);
-                    uses.Add(new LoraUse(file, name, te, unet));
-                    hashes.Add(new NetworkHash(name, LoraHash(path, file)));
-                }
-                if (missing.Count > 0) warnings.Add("Lora not found: " + string.Join(", ", missing));
-                activation.Loras = hashes;
-                activation.Own(LoraApplier.Apply(_model.Backend, Targets(), uses, warnings));
-            }
-            finally
-            {
-                // The merged copies hold everything they need; the LoRA files can go.
-                opened.ForEach(f => f.Dispose());
-            }
+            ActivateLoras(tags.Where(t => t.Kind == "lora").ToList(), activation, warnings);
+            ActivateHypernetworks(tags.Where(t => t.Kind == "hypernet").ToList(), activation, warnings);
             return activation;
         }
         catch
@@ -99,6 +68,100 @@ public sealed class ModelAddons
             activation.Dispose();
             throw;
         }
+    }
+
+    private void ActivateLoras(List<ExtraNetworkTag> loraTags, AddonActivation activation, ICollection<string> warnings)
+    {
+        if (loraTags.Count == 0) return;
+        IReadOnlyDictionary<string, string> files = LoraFiles();
+        var uses = new List<LoraUse>();
+        var hashes = new List<NetworkHash>();
+        var opened = new List<LoraFile>();
+        var missing = new List<string>();
+        try
+        {
+            foreach (ExtraNetworkTag tag in loraTags)
+            {
+                if (tag.Positional.Count == 0) continue;
+                string name = tag.Positional[0];
+                string? path = files.GetValueOrDefault(name) ?? FindByAlias(files, name);
+                if (path == null)
+                {
+                    missing.Add(name);
+                    continue;
+                }
+                var (te, unet) = Multipliers(tag);
+                LoraFile file = LoraFile.Open(path);
+                opened.Add(file);
+                uses.Add(new LoraUse(file, name, te, unet));
+                hashes.Add(new NetworkHash(name, LoraHash(path, file)));
+            }
+            if (missing.Count > 0) warnings.Add("Lora not found: " + string.Join(", ", missing));
+            activation.Loras = hashes;
+            activation.Own(LoraApplier.Apply(_model.Backend, Targets(), uses, warnings));
+        }
+        finally
+        {
+            // The merged copies hold everything they need; the LoRA files can go.
+            opened.ForEach(f => f.Dispose());
+        }
+    }
+
+    /// <summary>Hypernetwork files (.pt) by name, as A1111 lists them (a file called "None" is not one).</summary>
+    public IReadOnlyDictionary<string, string> HypernetworkFiles() =>
+        AddonFiles.List(Folders.Hypernetworks, [".pt"]).Where(f => f.Key != "None").ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
+
+    /// <summary>
+    /// A1111's extra network "hypernet": &lt;hypernet:name:multiplier&gt; (multiplier 1 by default) runs the named
+    /// hypernetworks, in the prompt's order, on every attention context of a width they have modules for.
+    /// </summary>
+    private void ActivateHypernetworks(List<ExtraNetworkTag> tags, AddonActivation activation, ICollection<string> warnings)
+    {
+        if (tags.Count == 0) return;
+        IReadOnlyDictionary<string, string> files = HypernetworkFiles();
+        var transforms = new List<IContextTransform>();
+        var missing = new List<string>();
+        AttentionContext attention = _model.Unet.Attention;
+        IReadOnlyList<IContextTransform> before = attention.Transforms;
+        var widths = AttentionWidths();
+        foreach (ExtraNetworkTag tag in tags)
+        {
+            if (tag.Positional.Count == 0) continue;
+            string name = tag.Positional[0];
+            if (!files.TryGetValue(name, out string? path))
+            {
+                missing.Add(name);
+                continue;
+            }
+            float multiplier = tag.Positional.Count > 1 ? Number(tag, tag.Positional[1]) : 1f;
+            var file = Hypernetworks.HypernetworkFile.Open(path);
+            activation.Own(file);
+            var transform = new Hypernetworks.HypernetworkTransform(_model.Backend, file, multiplier);
+            activation.Own(transform);
+            if (!transform.Widths.Any(widths.Contains))
+                warnings.Add($"Hypernetwork {name} has modules for widths {string.Join(", ", transform.Widths.Order())}, none of this model's attention widths ({string.Join(", ", widths.Order())})");
+            transforms.Add(transform);
+        }
+        if (missing.Count > 0) warnings.Add("Hypernetwork not found: " + string.Join(", ", missing));
+        attention.Transforms = [.. before, .. transforms];
+        // Owned last, so disposing puts the model back before the hypernetworks' weights are freed.
+        activation.Own(new Restore(() => attention.Transforms = before));
+    }
+
+    /// <summary>The context widths the UNet's attention layers see: the text's, and the image tokens' of each level with attention.</summary>
+    private HashSet<int> AttentionWidths()
+    {
+        var c = _model.Unet.Config;
+        var widths = new HashSet<int> { c.ContextDim };
+        for (int i = 0; i < c.Levels; i++)
+            if (c.TransformerDepth[i] > 0) widths.Add(c.LevelChannels[i]);
+        if (c.MiddleTransformerDepth > 0) widths.Add(c.LevelChannels[^1]);
+        return widths;
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
     }
 
     /// <summary>A1111's &lt;lora:name:te:unet&gt; with te= and unet= named forms; unet defaults to te, te to 1.</summary>

@@ -47,6 +47,96 @@ internal struct ExpOp : IUnaryOp
     public static float Apply(float x) => MathF.Exp(x);
 }
 
+internal struct ReluOp : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) => Vector.Max(x, Vector<float>.Zero);
+    public static float Apply(float x) => MathF.Max(x, 0f);
+}
+
+internal struct LeakyReluOp : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) => Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x, Vector<float>.Zero), x, x * new Vector<float>(0.01f));
+    public static float Apply(float x) => x >= 0 ? x : 0.01f * x;
+}
+
+internal struct EluOp : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) =>
+        Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, Vector.Exp(Vector.Min(x, Vector<float>.Zero)) - Vector<float>.One);
+    public static float Apply(float x) => x > 0 ? x : MathF.Exp(x) - 1f;
+}
+
+internal struct SeluOp : IUnaryOp
+{
+    private const float Scale = 1.0507009873554804934f, Alpha = 1.6732632423543772848f;
+    public static Vector<float> Apply(Vector<float> x) => new Vector<float>(Scale) *
+        Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, new Vector<float>(Alpha) * (Vector.Exp(Vector.Min(x, Vector<float>.Zero)) - Vector<float>.One));
+    public static float Apply(float x) => Scale * (x > 0 ? x : Alpha * (MathF.Exp(x) - 1f));
+}
+
+internal struct Relu6Op : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) => Vector.Min(Vector.Max(x, Vector<float>.Zero), new Vector<float>(6f));
+    public static float Apply(float x) => MathF.Min(MathF.Max(x, 0f), 6f);
+}
+
+internal struct HardsigmoidOp : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) => Relu6Op.Apply(x + new Vector<float>(3f)) / new Vector<float>(6f);
+    public static float Apply(float x) => Relu6Op.Apply(x + 3f) / 6f;
+}
+
+internal struct HardswishOp : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) => x * HardsigmoidOp.Apply(x);
+    public static float Apply(float x) => x * HardsigmoidOp.Apply(x);
+}
+
+internal struct TanhOp : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) => VectorMath.Tanh(x);
+    public static float Apply(float x) => MathF.Tanh(x);
+}
+
+internal struct SigmoidOp : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) => VectorMath.Sigmoid(x);
+    public static float Apply(float x) => VectorMath.Sigmoid(x);
+}
+
+internal struct SoftplusOp : IUnaryOp
+{
+    // max(x, 0) + log1p(e^-|x|) does not overflow; torch returns x itself above its threshold of 20. log1p(e) is
+    // log(u)·e/(u − 1) with u = 1 + e (Goldberg's trick), exact where log(1 + e) would round e away.
+    public static Vector<float> Apply(Vector<float> x)
+    {
+        var e = Vector.Exp(-Vector.Abs(x));
+        var u = Vector<float>.One + e;
+        var d = u - Vector<float>.One;
+        var log1p = Vector.ConditionalSelect(Vector.Equals(d, Vector<float>.Zero), e, Vector.Log(u) * e / d);
+        return Vector.ConditionalSelect(Vector.GreaterThan(x, new Vector<float>(20f)), x, Vector.Max(x, Vector<float>.Zero) + log1p);
+    }
+
+    public static float Apply(float x)
+    {
+        if (x > 20f) return x;
+        float e = MathF.Exp(-MathF.Abs(x)), u = 1f + e, d = u - 1f;
+        return MathF.Max(x, 0f) + (d == 0f ? e : MathF.Log(u) * e / d);
+    }
+}
+
+internal struct MishOp : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) => x * VectorMath.Tanh(SoftplusOp.Apply(x));
+    public static float Apply(float x) => x * MathF.Tanh(SoftplusOp.Apply(x));
+}
+
+internal struct SoftsignOp : IUnaryOp
+{
+    public static Vector<float> Apply(Vector<float> x) => x / (Vector<float>.One + Vector.Abs(x));
+    public static float Apply(float x) => x / (1f + MathF.Abs(x));
+}
+
 internal struct IdentityOp : IUnaryOp
 {
     public static Vector<float> Apply(Vector<float> x) => x;
@@ -97,6 +187,18 @@ internal static unsafe class ElementwiseKernels
             case Activation.GeluTanh: Map<GeluTanhOp>(x, y, n); break;
             case Activation.QuickGelu: Map<QuickGeluOp>(x, y, n); break;
             case Activation.Exp: Map<ExpOp>(x, y, n); break;
+            case Activation.Relu: Map<ReluOp>(x, y, n); break;
+            case Activation.LeakyRelu: Map<LeakyReluOp>(x, y, n); break;
+            case Activation.Elu: Map<EluOp>(x, y, n); break;
+            case Activation.Hardswish: Map<HardswishOp>(x, y, n); break;
+            case Activation.Tanh: Map<TanhOp>(x, y, n); break;
+            case Activation.Sigmoid: Map<SigmoidOp>(x, y, n); break;
+            case Activation.Mish: Map<MishOp>(x, y, n); break;
+            case Activation.Softplus: Map<SoftplusOp>(x, y, n); break;
+            case Activation.Softsign: Map<SoftsignOp>(x, y, n); break;
+            case Activation.Selu: Map<SeluOp>(x, y, n); break;
+            case Activation.Relu6: Map<Relu6Op>(x, y, n); break;
+            case Activation.Hardsigmoid: Map<HardsigmoidOp>(x, y, n); break;
             default: throw new ArgumentOutOfRangeException(nameof(function));
         }
     }

@@ -493,7 +493,15 @@ public sealed unsafe class CudaBackend : IBackend
     {
         _device.MakeCurrent();
         var y = Allocate(x.Shape);
-        int fn = function switch { Activation.Silu => 0, Activation.Gelu => 1, Activation.GeluTanh => 2, Activation.QuickGelu => 3, _ => 4 };
+        // The kernel's numbering (elementwise.cu, activation()).
+        int fn = function switch
+        {
+            Activation.Silu => 0, Activation.Gelu => 1, Activation.GeluTanh => 2, Activation.QuickGelu => 3, Activation.Exp => 4,
+            Activation.Relu => 5, Activation.LeakyRelu => 6, Activation.Elu => 7, Activation.Hardswish => 8, Activation.Tanh => 9,
+            Activation.Sigmoid => 10, Activation.Mish => 11, Activation.Softplus => 12, Activation.Softsign => 13, Activation.Selu => 14,
+            Activation.Relu6 => 15, Activation.Hardsigmoid => 16,
+            _ => throw new ArgumentOutOfRangeException(nameof(function)),
+        };
         _device.Launch(_k["activate"], x.ElementCount, _args.Reset().Add(P(x, "activation input")).Add(Ptr(y)).Add(x.ElementCount).Add(fn));
         return y;
     }

@@ -24,6 +24,9 @@ public sealed record GenerationResult(IReadOnlyList<GeneratedImage> Images, Gene
 {
     /// <summary>What the user should hear about (LoRAs not found, LoRA keys that match no layer, ...).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>The time taken to apply the prompt's LoRAs and hypernetworks (reading and merging them).</summary>
+    public TimeSpan AddonTime { get; init; }
 }
 
 /// <summary>
@@ -60,7 +63,9 @@ public sealed class Generator(StableDiffusionModel model)
         var refiner = ResolveRefiner(request);
         var warnings = new List<string>();
         // A1111 activates the prompt's extra networks for the whole job and the model is itself again after it.
+        long activating = System.Diagnostics.Stopwatch.GetTimestamp();
         using var addons = model.Addons.Activate(PromptPlanner.Plan(request.Prompt, "", 1).ExtraNetworks, warnings);
+        TimeSpan addonTime = System.Diagnostics.Stopwatch.GetElapsedTime(activating);
         var tiling = request.Tiling ? PaddingMode.Circular : PaddingMode.Zeros;
         foreach (var m in refiner == null ? [model] : new[] { model, refiner.Model })
         {
@@ -77,7 +82,7 @@ public sealed class Generator(StableDiffusionModel model)
                 stop?.BeginBatch() ?? CancellationToken.None, addons);
             images.AddRange(pass.Run());
         }
-        return new GenerationResult(images, request with { Seed = seed, Subseed = subseed }, sampler, schedule) { Warnings = warnings };
+        return new GenerationResult(images, request with { Seed = seed, Subseed = subseed }, sampler, schedule) { Warnings = warnings, AddonTime = addonTime };
     }
 
     private static void Validate(GenerationRequest r)

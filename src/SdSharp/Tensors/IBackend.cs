@@ -20,6 +20,27 @@ public enum Activation
     QuickGelu,
     /// <summary>eˣ: no activation, but the same elementwise shape (the VAE's standard deviation from its log-variance).</summary>
     Exp,
+    // The rest are the element-wise modules A1111's hypernetworks may name (torch.nn defaults).
+    Relu,
+    /// <summary>Slope 0.01 below zero.</summary>
+    LeakyRelu,
+    /// <summary>α = 1 (also CELU with α = 1).</summary>
+    Elu,
+    /// <summary>x·relu6(x + 3)/6 (A1111's "swish").</summary>
+    Hardswish,
+    Tanh,
+    Sigmoid,
+    /// <summary>x·tanh(softplus(x)).</summary>
+    Mish,
+    /// <summary>log(1 + eˣ), x itself above 20 (torch's threshold).</summary>
+    Softplus,
+    /// <summary>x/(1 + |x|).</summary>
+    Softsign,
+    Selu,
+    /// <summary>min(max(x, 0), 6).</summary>
+    Relu6,
+    /// <summary>relu6(x + 3)/6.</summary>
+    Hardsigmoid,
 }
 
 public enum BinaryOp { Add, Subtract, Multiply }

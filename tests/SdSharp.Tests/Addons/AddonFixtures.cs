@@ -17,7 +17,8 @@ internal static class AddonFixtures
     public static StableDiffusionModel Load(IBackend backend, string path, string family, AddonFolders? addons = null, string? vae = null) =>
         StableDiffusionModel.Load(path, backend, new ModelLoadOptions
         {
-            Tokenizer = TestPaths.ClipMergeList,
+            // The tiny encoders have 1000-token vocabularies: the bundled model's small tokenizer fits them.
+            Tokenizer = Path.Combine(TestPaths.RepoRoot, "models", "tiny-shapes", "tokenizer"),
             Checkpoint = new SdSharp.Models.CheckpointOptions { ConfigFrom = ModelFixtures.DiffusersFolder(family) },
             Addons = addons ?? new AddonFolders { Loras = Folder },
             Vae = vae,

@@ -85,6 +85,30 @@ public sealed class LoraTests
     }
 
     [Fact]
+    public void AGenerationWithLorasAndAHypernetworkLeavesEveryWeightBitIdentical()
+    {
+        // Every weight slot of the UNet and the text encoder (all linear and convolution weights and biases), hashed
+        // from the bytes the backend holds, before and after a request that merges a kohya LoRA and a LyCORIS file
+        // with a full-diff bias, and runs a hypernetwork.
+        using var cpu = NewCpu();
+        using var model = LoadFamily(cpu, "sd1", new AddonFolders { Loras = Folder, Hypernetworks = Folder });
+        var slots = model.Unet.WeightSlots.Values.Concat(model.TextEncoder!.WeightSlots.Values).ToList();
+        string Fingerprint() => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(slots.SelectMany(s => s.Tensor.ToArray()).ToArray().AsSpan())));
+        var instances = slots.Select(s => s.Tensor).ToList();
+        string before = Fingerprint();
+        var request = new GenerationRequest { Prompt = "a red circle", Seed = 2, Steps = 2, SamplerName = "Euler", Width = 64, Height = 64 };
+        var generator = new Generator(model);
+        float[]? plain = generator.Generate(request).Images[0].Latent;
+        var result = generator.Generate(request with { Prompt = "a red circle <lora:kohya_sd1:0.8> <lora:lokr_sd1:0.6> <hypernet:relu_hn:0.5>" });
+        Assert.Matches("Lora hashes: \"kohya_sd1: [0-9a-f]{12}, lokr_sd1: [0-9a-f]{12}\"", result.Images[0].Infotext.Text);
+        Assert.NotEqual(plain, result.Images[0].Latent);
+        Assert.Equal(before, Fingerprint());
+        Assert.Equal(instances, slots.Select(s => s.Tensor));
+        Assert.Equal(plain, generator.Generate(request).Images[0].Latent);
+    }
+
+    [Fact]
     public void AnAliasFromTheMetadataFindsTheFile()
     {
         using var cpu = NewCpu();

@@ -169,6 +169,46 @@ public sealed class CpuBackendTests : IDisposable
         Reference.AssertClose(expected, y.ToArray(), 2e-6, function.ToString());
     }
 
+    [Theory]
+    [InlineData(Activation.Relu)]
+    [InlineData(Activation.LeakyRelu)]
+    [InlineData(Activation.Elu)]
+    [InlineData(Activation.Hardswish)]
+    [InlineData(Activation.Tanh)]
+    [InlineData(Activation.Sigmoid)]
+    [InlineData(Activation.Mish)]
+    [InlineData(Activation.Softplus)]
+    [InlineData(Activation.Softsign)]
+    [InlineData(Activation.Selu)]
+    [InlineData(Activation.Relu6)]
+    [InlineData(Activation.Hardsigmoid)]
+    public void HypernetworkActivationsMatchTorchDefinitions(Activation function)
+    {
+        // Wide enough to cross every kink (±3, 6) and softplus's threshold of 20.
+        var x = Reference.Random(1003, 23, 25f);
+        using var tx = Upload(x, 1003);
+        using var y = _cpu.Activate(tx, function);
+        static double Softplus(double v) => v > 20 ? v : Math.Log(1 + Math.Exp(v));
+        var expected = x.Select(v => (float)(function switch
+        {
+            Activation.Relu => Math.Max(v, 0),
+            Activation.LeakyRelu => v >= 0 ? v : 0.01 * v,
+            Activation.Elu => v > 0 ? v : Math.Exp(v) - 1,
+            Activation.Hardswish => v * Math.Clamp(v + 3, 0, 6) / 6,
+            Activation.Tanh => Math.Tanh(v),
+            Activation.Sigmoid => 1 / (1 + Math.Exp(-v)),
+            Activation.Mish => v * Math.Tanh(Softplus(v)),
+            Activation.Softplus => Softplus(v),
+            Activation.Softsign => v / (1 + Math.Abs(v)),
+            Activation.Selu => 1.0507009873554804934 * (v > 0 ? v : 1.6732632423543772848 * (Math.Exp(v) - 1)),
+            Activation.Relu6 => Math.Clamp(v, 0, 6),
+            _ => Math.Clamp(v + 3, 0, 6) / 6,
+        })).ToArray();
+        float[] actual = y.ToArray();
+        for (int i = 0; i < x.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= 2e-6 * Math.Max(1, Math.Abs(expected[i])), $"{function}({x[i]}) = {actual[i]}, expected {expected[i]}");
+    }
+
     [Fact]
     public void ExpAndClampMatchDefinitions()
     {

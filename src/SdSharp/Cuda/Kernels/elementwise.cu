@@ -32,7 +32,19 @@ __device__ __forceinline__ float activation(float x, int fn)
         case 1: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));    // GELU (erf)
         case 2: return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
         case 3: return x * sigmoid(1.702f * x);                                // quick GELU
-        default: return expf(x);
+        case 4: return expf(x);
+        case 5: return fmaxf(x, 0.0f);                                         // ReLU
+        case 6: return x >= 0.0f ? x : 0.01f * x;                              // leaky ReLU
+        case 7: return x > 0.0f ? x : expm1f(x);                               // ELU
+        case 8: return x * fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f;          // hardswish
+        case 9: return tanhf(x);
+        case 10: return sigmoid(x);
+        case 11: return x * tanhf(x > 20.0f ? x : log1pf(expf(x)));            // mish
+        case 12: return x > 20.0f ? x : log1pf(expf(x));                       // softplus
+        case 13: return x / (1.0f + fabsf(x));                                 // softsign
+        case 14: return 1.0507009873554804934f * (x > 0.0f ? x : 1.6732632423543772848f * expm1f(x)); // SELU
+        case 15: return fminf(fmaxf(x, 0.0f), 6.0f);                           // ReLU6
+        default: return fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f;            // hardsigmoid
     }
 }
 
