@@ -88,6 +88,8 @@ public static class CheckpointMerger
         if (!double.IsFinite(options.Multiplier)) throw new InvalidInputException($"--multiplier {options.Multiplier}: not a number");
         if (!output.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             throw new InvalidInputException($"{output}: the merged checkpoint is written as .safetensors; name the output *.safetensors");
+        // Checked again when the output is moved into place; this is only to fail before minutes of hashing and merging.
+        if (!options.Overwrite && File.Exists(output)) throw new FileExistsException(output);
         if (options.Precision is ElementType p && p is not (ElementType.F16 or ElementType.BF16 or ElementType.F32))
             throw new ArgumentException($"Precision {p} is not a checkpoint precision.");
     }
