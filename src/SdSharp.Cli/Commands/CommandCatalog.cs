@@ -9,6 +9,7 @@ internal static class CommandCatalog
     {
         foreach (var command in GenerateCommands.Create(console)) yield return command;
         yield return ModelCommands.Create(console);
+        yield return MergeCommand.Create(console);
         yield return PngInfoCommand.Create(console);
         yield return TokenizeCommand.Create(console);
         yield return ServeCommand.Create(console);

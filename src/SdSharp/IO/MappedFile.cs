@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 
 namespace SdSharp.IO;
 
@@ -7,7 +8,7 @@ namespace SdSharp.IO;
 /// tensors that are used, and lets several readers share the page cache. Every access is bounds-checked here,
 /// so readers of untrusted files never touch memory outside the mapping.
 /// </summary>
-internal sealed unsafe class MappedFile : IDisposable
+internal sealed unsafe partial class MappedFile : IDisposable
 {
     private readonly MemoryMappedFile _map;
     private readonly MemoryMappedViewAccessor _view;
@@ -90,6 +91,29 @@ internal sealed unsafe class MappedFile : IDisposable
         if (!Contains(offset, length)) throw new ArgumentOutOfRangeException(nameof(offset), $"{offset}+{length} is outside {Length} bytes.");
         return new ReadOnlySpan<byte>(Pointer + offset, length);
     }
+
+    /// <summary>
+    /// Takes the pages under [<paramref name="start"/>, +<paramref name="length"/>) out of this process's resident
+    /// memory (Linux; elsewhere nothing). They stay in the page cache and are read back if touched again: the
+    /// mapping is read-only, so nothing is lost. Lets a tool that reads each tensor once stream a file larger than
+    /// memory without its resident size growing to the file's. Ranges outside the mapping are ignored (a
+    /// tensor a reader copied into its own buffer).
+    /// </summary>
+    public void DropPages(byte* start, long length)
+    {
+        if (!OperatingSystem.IsLinux() || length <= 0) return;
+        byte* begin = Pointer;
+        if (start < begin || start + length > begin + Length) return;
+        const int DontNeed = 4;
+        long page = Environment.SystemPageSize;
+        // Whole pages only; a page shared with the next tensor is simply read back when that tensor is used.
+        long from = ((long)start) & ~(page - 1);
+        long to = ((long)(start + length) + page - 1) & ~(page - 1);
+        _ = MAdvise((nint)from, (nuint)(to - from), DontNeed);
+    }
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int MAdvise(nint address, nuint length, int advice);
 
     public void Dispose()
     {

@@ -57,6 +57,9 @@ public sealed unsafe class TensorEntry
         return new TensorEntry(_owner, name, Type, shape, Pointer + byteOffset);
     }
 
+    /// <summary>The bytes will not be read again soon: see <see cref="TensorFile.DropFromMemory"/>.</summary>
+    public void DropFromMemory() => _owner.DropFromMemory(this);
+
     /// <summary>Converts the elements to fp32 (integers and bools by value).</summary>
     public float[] ToFloat32()
     {

@@ -29,6 +29,13 @@ public abstract class TensorFile : IDisposable
         return _byName.GetValueOrDefault(name);
     }
 
+    /// <summary>
+    /// Says the entry's bytes will not be read again soon, so a memory-mapped file's pages can leave the process's
+    /// resident memory (see <see cref="MappedFile.DropPages"/>). For tools that stream a model tensor by tensor;
+    /// reading the entry again afterwards still works.
+    /// </summary>
+    public virtual void DropFromMemory(TensorEntry entry) { }
+
     public void Dispose()
     {
         if (IsDisposed) return;

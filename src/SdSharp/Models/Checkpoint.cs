@@ -88,14 +88,7 @@ public sealed class Checkpoint : IDisposable
 
     private void ReadSingleFile(CheckpointOptions options)
     {
-        if (!File.Tensors.Any(t => t.Name.StartsWith(UnetPrefix, StringComparison.Ordinal)))
-            throw new ModelFormatException($"{Path}: not a Stable Diffusion checkpoint ({WhatItLooksLike(File)})");
-
-        (Family, string? te1Prefix, bool te1OpenClip, string? te2Prefix) = Has("conditioner.embedders.1.model.") ? (ModelFamily.SDXL, "conditioner.embedders.0.transformer.", false, "conditioner.embedders.1.model.")
-            : Has("conditioner.embedders.0.model.") ? (ModelFamily.SDXLRefiner, null, false, "conditioner.embedders.0.model.")
-            : Has("cond_stage_model.model.") ? (ModelFamily.SD2, "cond_stage_model.model.", true, null)
-            : Has("cond_stage_model.transformer.") ? (ModelFamily.SD1, "cond_stage_model.transformer.", false, (string?)null)
-            : (FamilyFromContext(), null, false, null);
+        (Family, string? te1Prefix, bool te1OpenClip, string? te2Prefix) = DetectLayout(File);
 
         Unet = Track(WeightMap.Build(File, new PrefixLayout("unet (original layout)", UnetPrefix)));
         if (options.ConfigFrom != null)
@@ -121,22 +114,39 @@ public sealed class Checkpoint : IDisposable
         DecidePrediction(options, schedulerPrediction: null);
     }
 
-    /// <summary>Without text encoders in the file, the UNet's context size tells the family.</summary>
-    private ModelFamily FamilyFromContext()
+    /// <summary>
+    /// The family of a single-file checkpoint (original layout), from its keys alone: what the checkpoint merger
+    /// compares before it reads any weight. Throws <see cref="ModelFormatException"/> for files that are not
+    /// Stable Diffusion checkpoints (a LoRA, a VAE, an embedding), saying what they look like.
+    /// </summary>
+    public static ModelFamily DetectFamily(TensorFile file) => DetectLayout(file).Family;
+
+    /// <summary>The family and where its text encoders are stored (null prefixes: not in the file).</summary>
+    private static (ModelFamily Family, string? Te1Prefix, bool Te1OpenClip, string? Te2Prefix) DetectLayout(TensorFile file)
     {
-        var probe = WeightMap.Build(File, new PrefixLayout("unet (original layout)", UnetPrefix));
-        using (probe)
+        if (!file.Tensors.Any(t => t.Name.StartsWith(UnetPrefix, StringComparison.Ordinal)))
+            throw new ModelFormatException($"{file.Path}: not a Stable Diffusion checkpoint ({WhatItLooksLike(file)})");
+        bool Has(string prefix) => file.Tensors.Any(t => t.Name.StartsWith(prefix, StringComparison.Ordinal));
+        return Has("conditioner.embedders.1.model.") ? (ModelFamily.SDXL, "conditioner.embedders.0.transformer.", false, "conditioner.embedders.1.model.")
+            : Has("conditioner.embedders.0.model.") ? (ModelFamily.SDXLRefiner, null, false, "conditioner.embedders.0.model.")
+            : Has("cond_stage_model.model.") ? (ModelFamily.SD2, "cond_stage_model.model.", true, null)
+            : Has("cond_stage_model.transformer.") ? (ModelFamily.SD1, "cond_stage_model.transformer.", false, (string?)null)
+            : (FamilyFromContext(file), null, false, null);
+    }
+
+    /// <summary>Without text encoders in the file, the UNet's context size tells the family.</summary>
+    private static ModelFamily FamilyFromContext(TensorFile file)
+    {
+        using var probe = WeightMap.Build(file, new PrefixLayout("unet (original layout)", UnetPrefix));
+        var config = UNetConfig.FromWeights(probe, _ => 1);
+        return config.ContextDim switch
         {
-            var config = UNetConfig.FromWeights(probe, _ => 1);
-            return config.ContextDim switch
-            {
-                768 => ModelFamily.SD1,
-                1024 => ModelFamily.SD2,
-                2048 => ModelFamily.SDXL,
-                1280 => ModelFamily.SDXLRefiner,
-                _ => throw new ModelFormatException($"{Path}: a UNet with {config.ContextDim}-wide text context is not a known Stable Diffusion family"),
-            };
-        }
+            768 => ModelFamily.SD1,
+            1024 => ModelFamily.SD2,
+            2048 => ModelFamily.SDXL,
+            1280 => ModelFamily.SDXLRefiner,
+            _ => throw new ModelFormatException($"{file.Path}: a UNet with {config.ContextDim}-wide text context is not a known Stable Diffusion family"),
+        };
     }
 
     private void CheckContext()

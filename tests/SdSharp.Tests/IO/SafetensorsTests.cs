@@ -92,6 +92,30 @@ public sealed unsafe class SafetensorsTests : IDisposable
     }
 
     [Fact]
+    public void ATensorCanBeWrittenInConsecutivePartsAndReadAfterItsPagesAreDropped()
+    {
+        string path = Path.Combine(_dir, "parts.safetensors");
+        byte[] data = [.. Enumerable.Range(0, 3 * 4096 + 10).Select(i => (byte)(i * 7))];
+        using (var writer = SafetensorsWriter.Create(path, [new("big", ElementType.U8, [data.Length]), new("empty", ElementType.F32, [0])]))
+        {
+            writer.WriteTensorPart("empty", []);
+            writer.WriteTensorPart("big", data.AsSpan(0, 5000));
+            Assert.Throws<InvalidOperationException>(() => writer.WriteTensor("big", data)); // already begun
+            var e = Assert.Throws<InvalidOperationException>(() => writer.Commit());
+            Assert.Contains("not completely", e.Message);
+            Assert.Throws<ArgumentException>(() => writer.WriteTensorPart("big", data.AsSpan(0, data.Length - 4999)));
+            writer.WriteTensorPart("big", data.AsSpan(5000));
+            Assert.Throws<InvalidOperationException>(() => writer.WriteTensorPart("big", data.AsSpan(0, 0)));
+            writer.Commit();
+        }
+        using var file = SafetensorsFile.Open(path);
+        TensorEntry big = file.Find("big")!;
+        Assert.Equal(data, big.Bytes.ToArray());
+        big.DropFromMemory();
+        Assert.Equal(data, big.Bytes.ToArray()); // read back from the file
+    }
+
+    [Fact]
     public void DisposingWithoutCommitLeavesNoFile()
     {
         string path = Path.Combine(_dir, "x.safetensors");

@@ -68,6 +68,8 @@ public sealed unsafe class PyTorchCheckpoint : TensorFile
         }
     }
 
+    public override void DropFromMemory(TensorEntry entry) => _file.DropPages(entry.Pointer, entry.ByteLength);
+
     protected override void ReleaseMemory()
     {
         _file.Dispose();

@@ -54,5 +54,7 @@ public sealed unsafe class SafetensorsFile : TensorFile
         }
     }
 
+    public override void DropFromMemory(TensorEntry entry) => _file.DropPages(entry.Pointer, entry.ByteLength);
+
     protected override void ReleaseMemory() => _file.Dispose();
 }

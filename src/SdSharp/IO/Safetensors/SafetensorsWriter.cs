@@ -8,7 +8,8 @@ namespace SdSharp.IO;
 /// <summary>
 /// Writes a safetensors file tensor by tensor, for tools (a checkpoint merger) that cannot hold a whole model
 /// in memory. The layout is declared up front, so the header and every offset are known before any data: each
-/// tensor is then written straight to its place, in any order, and <see cref="Commit"/> moves the finished
+/// tensor is then written straight to its place, in any order (whole, or in consecutive parts so that no tool
+/// needs a whole large tensor in memory), and <see cref="Commit"/> moves the finished
 /// file under its name. Until then it lives under a temporary name (see <see cref="AtomicFile"/>).
 /// </summary>
 /// <remarks>
@@ -19,7 +20,8 @@ public sealed class SafetensorsWriter : IDisposable
 {
     private readonly AtomicFile _file;
     private readonly Dictionary<string, (int Index, long Offset)> _slots;
-    private readonly bool[] _written;
+    private readonly long[] _bytesWritten;
+    private readonly bool[] _complete;
     private readonly long _dataOffset;
 
     private SafetensorsWriter(AtomicFile file, TensorSpec[] layout, long[] offsets, long dataOffset)
@@ -27,7 +29,8 @@ public sealed class SafetensorsWriter : IDisposable
         _file = file;
         Layout = layout;
         _dataOffset = dataOffset;
-        _written = new bool[layout.Length];
+        _bytesWritten = new long[layout.Length];
+        _complete = new bool[layout.Length];
         _slots = new Dictionary<string, (int, long)>(StringComparer.Ordinal);
         for (int i = 0; i < layout.Length; i++) _slots[layout[i].Name] = (i, offsets[i]);
     }
@@ -83,23 +86,43 @@ public sealed class SafetensorsWriter : IDisposable
     /// <summary>Writes one declared tensor's bytes (little-endian, row-major, exactly its byte length).</summary>
     public void WriteTensor(string name, ReadOnlySpan<byte> data)
     {
-        if (!_slots.TryGetValue(name, out var slot)) throw new ArgumentException($"Tensor {name} was not declared.");
-        TensorSpec spec = Layout[slot.Index];
+        var (index, _) = Slot(name);
+        TensorSpec spec = Layout[index];
         if (data.Length != spec.ByteLength)
             throw new ArgumentException($"Tensor {name} needs {spec.ByteLength} bytes, got {data.Length}.");
-        if (_written[slot.Index]) throw new InvalidOperationException($"Tensor {name} was already written.");
-        _file.Stream.Position = _dataOffset + slot.Offset;
-        _file.Stream.Write(data);
-        _written[slot.Index] = true;
+        if (_complete[index] || _bytesWritten[index] > 0) throw new InvalidOperationException($"Tensor {name} was already written.");
+        WriteTensorPart(name, data);
     }
 
-    /// <summary>Checks that every tensor was written, then moves the file under its final name.</summary>
+    /// <summary>
+    /// Writes the next <paramref name="part"/> of a declared tensor's bytes: parts follow each other in order and
+    /// must add up to exactly its byte length.
+    /// </summary>
+    public void WriteTensorPart(string name, ReadOnlySpan<byte> part)
+    {
+        var (index, offset) = Slot(name);
+        TensorSpec spec = Layout[index];
+        if (_complete[index]) throw new InvalidOperationException($"Tensor {name} was already written.");
+        long done = _bytesWritten[index];
+        if (part.Length > spec.ByteLength - done)
+            throw new ArgumentException($"Tensor {name} needs {spec.ByteLength} bytes, {done} written, got {part.Length} more.");
+        _file.Stream.Position = _dataOffset + offset + done;
+        _file.Stream.Write(part);
+        _bytesWritten[index] = done + part.Length;
+        _complete[index] = _bytesWritten[index] == spec.ByteLength;
+    }
+
+    /// <summary>Checks that every tensor was written completely, then moves the file under its final name.</summary>
     public void Commit()
     {
-        int missing = Array.IndexOf(_written, false);
-        if (missing >= 0) throw new InvalidOperationException($"Tensor {Layout[missing].Name} was never written.");
+        int missing = Array.IndexOf(_complete, false);
+        if (missing >= 0)
+            throw new InvalidOperationException($"Tensor {Layout[missing].Name} was {(_bytesWritten[missing] == 0 ? "never" : "not completely")} written.");
         _file.Commit();
     }
+
+    private (int Index, long Offset) Slot(string name) =>
+        _slots.TryGetValue(name, out var slot) ? slot : throw new ArgumentException($"Tensor {name} was not declared.");
 
     /// <summary>Without a commit, deletes the temporary file.</summary>
     public void Dispose() => _file.Dispose();
