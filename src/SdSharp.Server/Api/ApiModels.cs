@@ -144,6 +144,12 @@ public sealed class EmbeddingsResponse
     public Dictionary<string, EmbeddingItem> Skipped { get; set; } = [];
 }
 
+public sealed class HypernetworkItem
+{
+    public required string Name { get; set; }
+    public required string Path { get; set; }
+}
+
 public sealed class LoraItem
 {
     public required string Name { get; set; }
@@ -202,6 +208,7 @@ public sealed class EmptyObject;
 [JsonSerializable(typeof(PngInfoResponse))]
 [JsonSerializable(typeof(EmbeddingsResponse))]
 [JsonSerializable(typeof(List<LoraItem>))]
+[JsonSerializable(typeof(List<HypernetworkItem>))]
 [JsonSerializable(typeof(MemoryResponse))]
 [JsonSerializable(typeof(ScriptsList))]
 [JsonSerializable(typeof(ErrorBody))]

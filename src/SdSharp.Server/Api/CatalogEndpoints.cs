@@ -44,6 +44,8 @@ internal static class CatalogEndpoints
         });
         app.MapGet("/sdapi/v1/loras", context => HttpJson.Write(context, [.. AddonFiles.List(state.Options.LoraDir, AddonFiles.LoraExtensions)
             .Select(f => new LoraItem { Name = f.Key, Alias = f.Key, Path = Path.GetFullPath(f.Value) })], ApiJson.Web.ListLoraItem));
+        app.MapGet("/sdapi/v1/hypernetworks", context => HttpJson.Write(context, [.. AddonFiles.Hypernetworks(state.Options.HypernetworkDir)
+            .Select(f => new HypernetworkItem { Name = f.Key, Path = Path.GetFullPath(f.Value) })], ApiJson.Web.ListHypernetworkItem));
         app.MapGet("/sdapi/v1/embeddings", context => HttpJson.Write(context, Embeddings(state), ApiJson.Web.EmbeddingsResponse));
         // LoRA files are listed afresh on every GET and every generation: there is no cache to refresh.
         app.MapPost("/sdapi/v1/refresh-loras", context => HttpJson.WriteNull(context));
@@ -55,7 +57,7 @@ internal static class CatalogEndpoints
 
         // Features SdSharp does not have: the lists are truthfully empty, so clients that probe them at start work.
         app.MapGet("/sdapi/v1/scripts", context => HttpJson.Write(context, new ScriptsList(), ApiJson.Web.ScriptsList));
-        foreach (string empty in new[] { "script-info", "sd-vae", "hypernetworks", "face-restorers", "realesrgan-models", "prompt-styles", "extensions" })
+        foreach (string empty in new[] { "script-info", "sd-vae", "face-restorers", "realesrgan-models", "prompt-styles", "extensions" })
             app.MapGet($"/sdapi/v1/{empty}", context => HttpJson.Write(context, [], ApiJson.Web.ListJsonElement));
     }
 

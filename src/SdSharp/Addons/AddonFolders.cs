@@ -31,6 +31,10 @@ public static class AddonFiles
     public static readonly string[] LoraExtensions = [".safetensors", ".pt", ".ckpt"];
     public static readonly string[] EmbeddingExtensions = [".pt", ".bin", ".safetensors"];
 
+    /// <summary>Hypernetwork files by name; "None" is A1111's word for no hypernetwork, never a file's name.</summary>
+    public static Dictionary<string, string> Hypernetworks(string? folder) =>
+        List(folder, [".pt"]).Where(f => f.Key != "None").ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
+
     public static Dictionary<string, string> List(string? folder, IReadOnlyCollection<string> extensions, IEnumerable<string>? extra = null)
     {
         var found = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -108,8 +108,7 @@ public sealed class ModelAddons
     }
 
     /// <summary>Hypernetwork files (.pt) by name, as A1111 lists them (a file called "None" is not one).</summary>
-    public IReadOnlyDictionary<string, string> HypernetworkFiles() =>
-        AddonFiles.List(Folders.Hypernetworks, [".pt"]).Where(f => f.Key != "None").ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, string> HypernetworkFiles() => AddonFiles.Hypernetworks(Folders.Hypernetworks);
 
     /// <summary>
     /// A1111's extra network "hypernet": &lt;hypernet:name:multiplier&gt; (multiplier 1 by default) runs the named

@@ -191,13 +191,18 @@ public sealed class ApiTests(ServerFixture f)
     }
 
     [Fact]
-    public async Task LorasAndEmbeddingsAreListedFromTheirFolders()
+    public async Task LorasHypernetworksAndEmbeddingsAreListedFromTheirFolders()
     {
         var loras = (await Client.GetFromJsonAsync<JsonArray>("sdapi/v1/loras"))!;
         Assert.Equal(["shapes-detail", "shapes-style"], loras.Select(l => (string)l!["name"]!));
         var lora = loras[1]!;
         Assert.Equal(Path.Combine(f.ModelsDir, "Lora", "shapes-style.safetensors"), (string)lora["path"]!);
         Assert.Empty(lora["metadata"]!.AsObject());
+
+        var hypernetworks = (await Client.GetFromJsonAsync<JsonArray>("sdapi/v1/hypernetworks"))!;
+        var hypernetwork = Assert.Single(hypernetworks)!;
+        Assert.Equal("linear_hn", (string)hypernetwork["name"]!);
+        Assert.Equal(Path.Combine(f.ModelsDir, "hypernetworks", "linear_hn.pt"), (string)hypernetwork["path"]!);
 
         // The bundled model is loaded: embeddings as wide as its text encoder are loaded, others skipped.
         var embeddings = (await Client.GetFromJsonAsync<JsonObject>("sdapi/v1/embeddings"))!;

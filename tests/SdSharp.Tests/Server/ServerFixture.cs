@@ -26,6 +26,8 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         Directory.CreateDirectory(Path.Combine(ModelsDir, "Lora"));
         Directory.CreateDirectory(Path.Combine(ModelsDir, "embeddings"));
+        Directory.CreateDirectory(Path.Combine(ModelsDir, "hypernetworks"));
+        File.Copy(TestPaths.Fixture("addons", "linear_hn.pt"), Path.Combine(ModelsDir, "hypernetworks", "linear_hn.pt"));
         // A checkpoint file (listed with its hash) and a second loadable model to switch to (the bundled one again).
         File.Copy(TestPaths.Fixture("models", "sd1", "single.safetensors"), Path.Combine(ModelsDir, "tiny-sd1.safetensors"));
         Directory.CreateSymbolicLink(Path.Combine(ModelsDir, "shapes-copy"), Path.Combine(TestPaths.RepoRoot, "models", "tiny-shapes"));
@@ -97,6 +99,7 @@ public static class TestServers
         ModelsDir = f.ModelsDir,
         LoraDir = Path.Combine(f.ModelsDir, "Lora"),
         EmbeddingsDir = Path.Combine(f.ModelsDir, "embeddings"),
+        HypernetworkDir = Path.Combine(f.ModelsDir, "hypernetworks"),
         Outputs = f.Outputs,
         MaxBodyBytes = 4 << 20,
         HashCacheFile = null,
