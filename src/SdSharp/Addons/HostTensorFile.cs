@@ -16,12 +16,12 @@ internal sealed unsafe class HostTensorFile() : TensorFile("(add-on weights)")
     public override string Format => "memory";
     public override IReadOnlyList<TensorEntry> Tensors => _entries;
 
-    /// <summary>Stores <paramref name="values"/> as <paramref name="type"/> (F32, F16 or BF16), rounding once.</summary>
+    /// <summary>Stores <paramref name="values"/> as <paramref name="type"/> (F32, F16 or BF16), rounding once; thread-safe.</summary>
     public TensorEntry Add(string name, ReadOnlySpan<float> values, ElementType type, long[] shape)
     {
         int size = type.Size();
         byte* data = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(1, (long)values.Length * size), 64);
-        _blocks.Add((nint)data);
+        lock (_blocks) _blocks.Add((nint)data);
         switch (type)
         {
             case ElementType.F32: values.CopyTo(new Span<float>(data, values.Length)); break;
@@ -30,7 +30,7 @@ internal sealed unsafe class HostTensorFile() : TensorFile("(add-on weights)")
             default: throw new ArgumentException($"{name}: cannot store a merged weight as {type}");
         }
         var entry = new TensorEntry(this, name, type, shape, data);
-        _entries.Add(entry);
+        lock (_blocks) _entries.Add(entry);
         return entry;
     }
 

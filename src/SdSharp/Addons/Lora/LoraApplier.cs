@@ -35,13 +35,25 @@ public static class LoraApplier
         if (targets.TextEncoder != null) networks[LoraTarget.TextEncoder] = (targets.TextEncoder, Names(targets.TextEncoder, targets.TextEncoderWeights!, null));
         if (targets.TextEncoder2 != null) networks[LoraTarget.TextEncoder2] = (targets.TextEncoder2, Names(targets.TextEncoder2, targets.TextEncoder2Weights!, null));
 
-        var sums = new Dictionary<WeightSlot, float[]>(ReferenceEqualityComparer.Instance);
+        // Names are resolved in order first; the arithmetic, independent per weight, then runs on every core.
+        var work = new Dictionary<WeightSlot, List<Change>>(ReferenceEqualityComparer.Instance);
         var order = new List<WeightSlot>();
+        void Plan(WeightSlot slot, Change change)
+        {
+            if (!work.TryGetValue(slot, out var changes))
+            {
+                work[slot] = changes = [];
+                order.Add(slot);
+            }
+            changes.Add(change);
+        }
+        var problems = new List<(string Lora, List<string> Unmatched, List<string> Unsupported, List<string> Failed)>();
         foreach (LoraUse lora in loras)
         {
             var unmatched = new List<string>(lora.File.UnknownKeys);
             var unsupported = new List<string>();
             var failed = new List<string>();
+            problems.Add((lora.Name, unmatched, unsupported, failed));
             foreach (LoraModule module in lora.File.Modules)
             {
                 if (!networks.TryGetValue(module.Target, out var network))
@@ -61,67 +73,78 @@ public static class LoraApplier
                     continue;
                 }
                 float multiplier = module.Target == LoraTarget.Unet ? lora.UnetMultiplier : lora.TextEncoderMultiplier;
-                try
+                Plan(network.Slots[layer + ".weight"], new Change(module, multiplier, Bias: false, failed));
+                if (module.HasBiasDelta)
                 {
-                    Add(network.Slots[layer + ".weight"], module.WeightDelta(network.Slots[layer + ".weight"].Shape, multiplier,
-                        () => Current(network.Slots[layer + ".weight"], sums)), sums, order);
-                    if (module.BiasDelta(multiplier) is float[] bias)
-                    {
-                        if (network.Slots.TryGetValue(layer + ".bias", out WeightSlot? biasSlot)) Add(biasSlot, bias, sums, order);
-                        else failed.Add($"{module.Key} (a bias change for a layer without bias)");
-                    }
-                }
-                catch (ModelFormatException e)
-                {
-                    failed.Add(e.Message);
+                    if (network.Slots.TryGetValue(layer + ".bias", out WeightSlot? biasSlot)) Plan(biasSlot, new Change(module, multiplier, Bias: true, failed));
+                    else failed.Add($"{module.Key} (a bias change for a layer without bias)");
                 }
             }
-            Report(warnings, lora.Name, "keys match no layer of this model", unmatched);
-            Report(warnings, lora.Name, "layers are of a kind not supported (only LoRA, LoCon, LoHa, LoKr and full diffs are)", unsupported);
-            Report(warnings, lora.Name, "layers do not fit this model", failed);
         }
-        return Lend(backend, order, sums);
+
+        var merged = new TensorEntry?[order.Count];
+        var memory = new HostTensorFile();
+        try
+        {
+            Parallel.For(0, order.Count, i => merged[i] = Merge(order[i], work[order[i]], memory));
+        }
+        catch
+        {
+            memory.Dispose();
+            throw;
+        }
+        foreach (var (name, unmatched, unsupported, failed) in problems)
+        {
+            Report(warnings, name, "keys match no layer of this model", unmatched);
+            Report(warnings, name, "layers are of a kind not supported (only LoRA, LoCon, LoHa, LoKr and full diffs are)", unsupported);
+            Report(warnings, name, "layers do not fit this model", failed);
+        }
+        return Lend(backend, order, merged, memory);
     }
+
+    /// <summary>One network's change to one weight (or bias), applied in the order the prompt names the networks.</summary>
+    private sealed record Change(LoraModule Module, float Multiplier, bool Bias, List<string> Failed);
 
     private static LayerNames Names(IReadOnlyDictionary<string, WeightSlot> slots, IReadOnlyCollection<string> weights, DiffusersUnetLayout? diffusers) =>
         new(slots.Keys.Where(k => k.EndsWith(".weight", StringComparison.Ordinal)).Select(k => k[..^".weight".Length]), weights, diffusers);
 
-    /// <summary>The weight as changed so far (what A1111 passes the next network: it merges in place, one network after the other).</summary>
-    private static float[] Current(WeightSlot slot, Dictionary<WeightSlot, float[]> sums)
+    /// <summary>
+    /// The weight with its changes added, each network seeing the weight as the earlier ones left it (A1111 merges in
+    /// place, one network after the other; only DoRA reads it), stored in the weight's own type; null when every
+    /// change failed.
+    /// </summary>
+    private static TensorEntry? Merge(WeightSlot slot, List<Change> changes, HostTensorFile memory)
     {
-        float[] weight = slot.Stored!.ToFloat32();
-        if (sums.TryGetValue(slot, out float[]? sum)) HostMath.AddScaled(weight, sum, 1f);
-        return weight;
-    }
-
-    private static void Add(WeightSlot slot, float[] delta, Dictionary<WeightSlot, float[]> sums, List<WeightSlot> order)
-    {
-        if (!sums.TryGetValue(slot, out float[]? sum))
+        TensorEntry stored = slot.Stored!;
+        float[] weight = stored.ToFloat32();
+        bool changed = false;
+        foreach (Change change in changes)
         {
-            sums[slot] = delta;
-            order.Add(slot);
-            return;
+            try
+            {
+                float[]? delta = change.Bias ? change.Module.BiasDelta(change.Multiplier) : change.Module.WeightDelta(slot.Shape, change.Multiplier, () => (float[])weight.Clone());
+                HostMath.AddScaled(weight, delta!, 1f);
+                changed = true;
+            }
+            catch (ModelFormatException e)
+            {
+                lock (change.Failed) change.Failed.Add(e.Message);
+            }
         }
-        HostMath.AddScaled(sum, delta, 1f);
+        if (!changed) return null;
+        // The copy keeps the weight's own type: what A1111 stores, and no more memory than the original.
+        ElementType type = stored.Type is ElementType.F16 or ElementType.BF16 ? stored.Type : ElementType.F32;
+        return memory.Add(slot.Name, weight, type, slot.Shape);
     }
 
-    /// <summary>Makes the merged copies and lends them to their slots.</summary>
-    private static AppliedLoras Lend(IBackend backend, List<WeightSlot> order, Dictionary<WeightSlot, float[]> sums)
+    /// <summary>Loads the merged copies on the backend and lends them to their slots.</summary>
+    private static AppliedLoras Lend(IBackend backend, List<WeightSlot> order, TensorEntry?[] merged, HostTensorFile memory)
     {
-        var memory = new HostTensorFile();
         var applied = new AppliedLoras(memory);
         try
         {
-            foreach (WeightSlot slot in order)
-            {
-                TensorEntry stored = slot.Stored!;
-                float[] merged = stored.ToFloat32();
-                HostMath.AddScaled(merged, sums[slot], 1f);
-                // The copy keeps the weight's own type: what A1111 stores, and no more memory than the original.
-                ElementType type = stored.Type is ElementType.F16 or ElementType.BF16 ? stored.Type : ElementType.F32;
-                TensorEntry entry = memory.Add(slot.Name, merged, type, slot.Shape);
-                applied.Lend(slot, backend.LoadWeight(entry));
-            }
+            for (int i = 0; i < order.Count; i++)
+                if (merged[i] is TensorEntry entry) applied.Lend(order[i], backend.LoadWeight(entry));
             return applied;
         }
         catch

@@ -65,6 +65,8 @@ public sealed class LoraModule
         return delta;
     }
 
+    public bool HasBiasDelta => Has("diff_b");
+
     /// <summary>A full-diff module's bias change ("diff_b"), multiplier included; null when there is none.</summary>
     public float[]? BiasDelta(float multiplier)
     {
