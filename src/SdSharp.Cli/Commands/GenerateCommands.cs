@@ -264,7 +264,7 @@ internal static class GenerateCommands
         if (parse.GetValue(o.FromPng) != null && parse.GetValue(o.Width) == null && parse.GetValue(o.Height) == null) return request;
         if (request.InitImages is { Count: > 0 } init && parse.GetValue(o.Width) == null && parse.GetValue(o.Height) == null)
             return request with { Width = init[0].Width / 8 * 8, Height = init[0].Height / 8 * 8 };
-        int native = BundledModel.NativeSize(model);
+        int native = model.NativeSize;
         return request with
         {
             Width = parse.GetValue(o.Width) ?? native,
@@ -375,19 +375,5 @@ internal static class BundledModel
             }
             return null;
         }
-    }
-
-    /// <summary>A model's native image size: its UNet's sample size × 8 when the config says, else the family's.</summary>
-    public static int NativeSize(StableDiffusionModel model)
-    {
-        var folder = model.Checkpoint.ConfigFolder;
-        if (folder != null && folder.HasComponent("unet") && folder.Component("unet").Config.GetInt("sample_size", 0) is int sample and > 0)
-            return sample * 8;
-        return model.Family switch
-        {
-            ModelFamily.SD1 => 512,
-            ModelFamily.SD2 => model.Checkpoint.Prediction == PredictionType.V ? 768 : 512,
-            _ => 1024,
-        };
     }
 }

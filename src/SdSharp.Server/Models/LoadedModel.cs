@@ -56,7 +56,7 @@ public sealed class LoadedModel(IBackend backend, AddonFolders addons, ModelCata
         var watch = Stopwatch.StartNew();
         _model = Open(entry);
         Generator = new Generator(_model) { ModelIdentity = (entry.NameForExtra, entry.ShortHash), Refiners = Refiner };
-        _nativeSizes[entry.Path] = Models.NativeSize.Of(_model);
+        _nativeSizes[entry.Path] = _model.NativeSize;
         _entry = entry;
         log.WriteLine($"sdsharp serve: loaded {entry.Title} on {backend.Name} in {watch.Elapsed.TotalSeconds:F1} s");
         return Generator;

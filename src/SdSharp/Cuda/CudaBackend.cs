@@ -385,14 +385,21 @@ public sealed unsafe class CudaBackend : IBackend
         int found;
         Cudnn.Check(dnn.cudnnGetConvolutionForwardAlgorithm_v7(_device.DnnHandle, x, w, conv, y, 16, &found, perf), "cudnnGetConvolutionForwardAlgorithm_v7");
         plan = null;
-        for (int i = 0; i < found; i++)
-            if (perf[i].Status == 0 && (long)perf[i].Memory <= WorkspaceBytes)
-            {
-                plan = new ConvPlan(x, w, conv, y, bias, perf[i].Algo);
-                break;
-            }
+        for (int i = 0; i < found && plan == null; i++)
+            if (perf[i].Status == 0 && (long)perf[i].Memory <= WorkspaceBytes) plan = new ConvPlan(x, w, conv, y, bias, perf[i].Algo);
+        if (plan == null) Destroy(new ConvPlan(x, w, conv, y, bias, -1));
         _convolutions[key] = plan;
         return plan;
+    }
+
+    private void Destroy(ConvPlan plan)
+    {
+        var dnn = _device.Dnn!;
+        dnn.cudnnDestroyTensorDescriptor(plan.X);
+        dnn.cudnnDestroyFilterDescriptor(plan.W);
+        dnn.cudnnDestroyConvolutionDescriptor(plan.Conv);
+        dnn.cudnnDestroyTensorDescriptor(plan.Y);
+        dnn.cudnnDestroyTensorDescriptor(plan.Bias);
     }
 
     /// <summary>y = conv(x) (+ residual, copied in first and kept by β = 1) (+ bias per channel).</summary>
@@ -681,6 +688,8 @@ public sealed unsafe class CudaBackend : IBackend
             _device.Lt.cublasLtMatrixLayoutDestroy(mm.B);
             _device.Lt.cublasLtMatrixLayoutDestroy(mm.C);
         }
+        foreach (var plan in _convolutions.Values)
+            if (plan != null) Destroy(plan);
         _device.Lt.cublasLtDestroy(_lt);
         _device.Free(_workspace, WorkspaceBytes);
         if (_staging != null) _device.Cu.cuMemFreeHost(_staging);

@@ -156,6 +156,23 @@ public sealed class StableDiffusionModel : IDisposable
     }
 
     /// <summary>The A1111 text conditioning for this family, with this request's settings (clip skip, emphasis).</summary>
+    /// <summary>The image size the model was trained at: its UNet config's sample size × 8 when given, else the family's.</summary>
+    public int NativeSize
+    {
+        get
+        {
+            var folder = Checkpoint.ConfigFolder;
+            if (folder != null && folder.HasComponent("unet") && folder.Component("unet").Config.GetInt("sample_size", 0) is int sample and > 0)
+                return sample * 8;
+            return Family switch
+            {
+                ModelFamily.SD1 => 512,
+                ModelFamily.SD2 => Checkpoint.Prediction == PredictionType.V ? 768 : 512,
+                _ => 1024,
+            };
+        }
+    }
+
     public TextConditioner CreateConditioner(ConditioningOptions options) => Family switch
     {
         ModelFamily.SD1 => TextConditioner.ForSd1(Tokenizer, TextEncoder!, options, Addons.Embeddings),

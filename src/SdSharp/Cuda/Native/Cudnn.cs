@@ -13,9 +13,12 @@ internal sealed unsafe class Cudnn
     public readonly delegate* unmanaged<nint, nint, int> cudnnSetStream;
     public readonly delegate* unmanaged<nint*, int> cudnnCreateTensorDescriptor;
     public readonly delegate* unmanaged<nint, int, int, int, int, int, int, int> cudnnSetTensor4dDescriptor;
+    public readonly delegate* unmanaged<nint, int> cudnnDestroyTensorDescriptor;
     public readonly delegate* unmanaged<nint*, int> cudnnCreateFilterDescriptor;
+    public readonly delegate* unmanaged<nint, int> cudnnDestroyFilterDescriptor;
     public readonly delegate* unmanaged<nint, int, int, int, int, int, int, int> cudnnSetFilter4dDescriptor;
     public readonly delegate* unmanaged<nint*, int> cudnnCreateConvolutionDescriptor;
+    public readonly delegate* unmanaged<nint, int> cudnnDestroyConvolutionDescriptor;
     public readonly delegate* unmanaged<nint, int, int, int, int, int, int, int, int, int> cudnnSetConvolution2dDescriptor;
     public readonly delegate* unmanaged<nint, int, int> cudnnSetConvolutionMathType;
     public readonly delegate* unmanaged<nint, nint, nint, nint, nint, int, int*, AlgoPerf*, int> cudnnGetConvolutionForwardAlgorithm_v7;
@@ -30,9 +33,12 @@ internal sealed unsafe class Cudnn
         cudnnSetStream = (delegate* unmanaged<nint, nint, int>)F("cudnnSetStream");
         cudnnCreateTensorDescriptor = (delegate* unmanaged<nint*, int>)F("cudnnCreateTensorDescriptor");
         cudnnSetTensor4dDescriptor = (delegate* unmanaged<nint, int, int, int, int, int, int, int>)F("cudnnSetTensor4dDescriptor");
+        cudnnDestroyTensorDescriptor = (delegate* unmanaged<nint, int>)F("cudnnDestroyTensorDescriptor");
         cudnnCreateFilterDescriptor = (delegate* unmanaged<nint*, int>)F("cudnnCreateFilterDescriptor");
+        cudnnDestroyFilterDescriptor = (delegate* unmanaged<nint, int>)F("cudnnDestroyFilterDescriptor");
         cudnnSetFilter4dDescriptor = (delegate* unmanaged<nint, int, int, int, int, int, int, int>)F("cudnnSetFilter4dDescriptor");
         cudnnCreateConvolutionDescriptor = (delegate* unmanaged<nint*, int>)F("cudnnCreateConvolutionDescriptor");
+        cudnnDestroyConvolutionDescriptor = (delegate* unmanaged<nint, int>)F("cudnnDestroyConvolutionDescriptor");
         cudnnSetConvolution2dDescriptor = (delegate* unmanaged<nint, int, int, int, int, int, int, int, int, int>)F("cudnnSetConvolution2dDescriptor");
         cudnnSetConvolutionMathType = (delegate* unmanaged<nint, int, int>)F("cudnnSetConvolutionMathType");
         cudnnGetConvolutionForwardAlgorithm_v7 = (delegate* unmanaged<nint, nint, nint, nint, nint, int, int*, AlgoPerf*, int>)F("cudnnGetConvolutionForwardAlgorithm_v7");
