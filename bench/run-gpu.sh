@@ -7,5 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${WORK:-/tmp/sdsharp-gpu-bench}"
 mkdir -p "$work"
-python3 tools/reference/bench_diffusers.py "${DIFFUSERS_SRC:?set DIFFUSERS_SRC}" "$work/models" "$work/diffusers.json" "$@"
+# MERGES (OpenAI's bpe_simple_vocab_16e6.txt.gz) adds the whole-image row: SD 1.5, 512×512, 20 steps.
+python3 tools/reference/bench_diffusers.py "${DIFFUSERS_SRC:?set DIFFUSERS_SRC}" "$work/models" "$work/diffusers.json" "$@" ${MERGES:+--merges "$MERGES"}
 "${BENCH:-.publish/bench/SdSharp.Bench}" gpu "$work/models" "$work/diffusers.json" "${DTYPE:-fp16}"

@@ -2,7 +2,9 @@
 SdSharp then loads, so both time identical weights) and times diffusers on them in fp16 with SDPA and
 channels-last, eager and torch.compile(mode="reduce-overhead").
 
-Usage: python3 bench_diffusers.py DIFFUSERS_SRC MODELS_DIR OUT_JSON [--compile sd15,sdxl]
+Usage: python3 bench_diffusers.py DIFFUSERS_SRC MODELS_DIR OUT_JSON [--compile sd15,sdxl] [--merges bpe_simple_vocab_16e6.txt.gz]
+With --merges the SD 1.5 folder becomes a whole pipeline (CLIP-L text encoder, tokenizer, Euler scheduler) and a
+whole image is timed too: 512×512, 20 Euler steps, CFG 7 with a negative prompt, decoded to pixels.
 """
 import json
 import os
@@ -12,10 +14,18 @@ import time
 import torch
 
 sys.path.insert(0, sys.argv[1])
-from diffusers import AutoencoderKL, UNet2DConditionModel  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clip_vocab  # noqa: E402
+from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel  # noqa: E402
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer  # noqa: E402
 
 MODELS, OUT = sys.argv[2], sys.argv[3]
 COMPILE = sys.argv[sys.argv.index("--compile") + 1].split(",") if "--compile" in sys.argv else []
+MERGES = sys.argv[sys.argv.index("--merges") + 1] if "--merges" in sys.argv else None
+PROMPT, NEGATIVE = "a photograph of an astronaut riding a horse", "blurry, low quality"
+SCHEDULE = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", timestep_spacing="linspace")
+CLIP_L = dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+              max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=768)
 torch.backends.cuda.matmul.allow_tf32 = True
 torch.backends.cudnn.allow_tf32 = True
 
@@ -45,8 +55,12 @@ def save(name, components):
     folder = os.path.join(MODELS, name)
     index = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.36.0"}
     for component, model in components.items():
-        model.half().save_pretrained(os.path.join(folder, component), safe_serialization=True)
-        index[component] = ["diffusers", type(model).__name__]
+        if isinstance(model, torch.nn.Module):
+            model.half().save_pretrained(os.path.join(folder, component), safe_serialization=True)
+        else:
+            model.save_pretrained(os.path.join(folder, component))
+        library = "transformers" if type(model).__module__.startswith("transformers") else "diffusers"
+        index[component] = [library, type(model).__name__]
     with open(os.path.join(folder, "model_index.json"), "w") as f:
         json.dump(index, f)
 
@@ -70,7 +84,14 @@ def main():
     unet15 = randomize(UNet2DConditionModel(**SD15), 1)
     unetxl = randomize(UNet2DConditionModel(**SDXL), 2)
     vae = randomize(AutoencoderKL(**VAE), 3)
-    save("sd15", {"unet": unet15, "vae": vae})
+    sd15 = {"unet": unet15, "vae": vae}
+    if MERGES:
+        sd15["text_encoder"] = randomize(CLIPTextModel(CLIPTextConfig(**CLIP_L)), 4)
+        sd15["tokenizer"] = CLIPTokenizer.from_pretrained(clip_vocab.write_tokenizer_folder(os.path.join(MODELS, "tokenizer"), MERGES, "<|endoftext|>"))
+        sd15["scheduler"] = EulerDiscreteScheduler(**SCHEDULE)
+    save("sd15", sd15)
+    if MERGES:  # transformers may save only tokenizer.json; the folder keeps the vocab.json + merges.txt pair too
+        clip_vocab.write_tokenizer_folder(os.path.join(MODELS, "sd15", "tokenizer"), MERGES, "<|endoftext|>")
     save("sdxl", {"unet": unetxl})
     dev = "cuda"
     cases = {
@@ -103,6 +124,18 @@ def main():
             print(f"diffusers {name}: reduce-overhead {ms:.2f} ms (compile+warm-up {time.time() - t0:.0f} s)", flush=True)
         model.to("cpu")
         torch.cuda.empty_cache()
+    if MERGES:
+        pipe = StableDiffusionPipeline(**sd15, safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        pipe.to(dev, torch.half)
+        pipe.unet.to(memory_format=torch.channels_last)
+        pipe.vae.to(memory_format=torch.channels_last)
+        pipe.set_progress_bar_config(disable=True)
+        torch.cuda.reset_peak_memory_stats()
+        image = lambda: pipe(PROMPT, negative_prompt=NEGATIVE, num_inference_steps=20, guidance_scale=7.0, width=512, height=512,
+                             generator=torch.Generator("cpu").manual_seed(1), output_type="np")
+        ms = timed(image, warmup=1, runs=3)
+        results["sd15_image_512"] = {"eager_ms": ms, "eager_peak_mb": torch.cuda.max_memory_allocated() / 1e6}
+        print(f"diffusers sd15_image_512: eager {ms:.2f} ms", flush=True)
     with open(OUT, "w") as f:
         json.dump(results, f, indent=1)
 

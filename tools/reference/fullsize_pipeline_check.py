@@ -10,7 +10,6 @@ Usage: python3 fullsize_pipeline_check.py DIFFUSERS_SRC WORK_DIR SDSHARP MERGES 
 Settings as in make_pipeline_fixtures.py: Euler with 10 steps (integer timesteps, so diffusers' linear sigma
 interpolation and k-diffusion's log-linear one agree), the seed's CPU generator, CFG 7 with a negative prompt.
 """
-import gzip
 import importlib.util
 import json
 import os
@@ -24,6 +23,9 @@ from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import clip_vocab  # noqa: E402
+
 spec = importlib.util.spec_from_file_location("fixtures", os.path.join(HERE, "make_model_fixtures.py"))
 fx = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(fx)  # reads DIFFUSERS_SRC and the work folder from argv like this script
@@ -41,35 +43,8 @@ SIZE = {"sd1": 256, "sdxl": 512}
 SCHEDULE = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", timestep_spacing="linspace")
 
 
-def bytes_to_unicode():
-    """GPT-2's reversible byte -> printable character map, which CLIP's vocabulary is written in."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    chars = printable[:]
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            chars.append(256 + extra)
-            extra += 1
-    return dict(zip(printable, map(chr, chars)))
-
-
 def tokenizer_folder(name, pad):
-    """An HF CLIP tokenizer folder built from OpenAI's merge list (vocabulary order as OpenAI's SimpleTokenizer)."""
-    folder = os.path.join(WORK, name)
-    os.makedirs(folder, exist_ok=True)
-    merges = gzip.open(MERGES).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
-    vocab = list(bytes_to_unicode().values())
-    vocab = vocab + [v + "</w>" for v in vocab] + ["".join(m.split()) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
-    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
-        json.dump({t: i for i, t in enumerate(vocab)}, f, ensure_ascii=False)
-    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
-        f.write("#version: 0.2\n" + "\n".join(merges) + "\n")
-    config = dict(tokenizer_class="CLIPTokenizer", model_max_length=77, do_lower_case=True, errors="replace", add_prefix_space=False,
-                  bos_token="<|startoftext|>", eos_token="<|endoftext|>", unk_token="<|endoftext|>", pad_token=pad)
-    with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
-        json.dump(config, f)
-    return CLIPTokenizer.from_pretrained(folder)
+    return CLIPTokenizer.from_pretrained(clip_vocab.write_tokenizer_folder(os.path.join(WORK, name), MERGES, pad))
 
 
 @torch.no_grad()
