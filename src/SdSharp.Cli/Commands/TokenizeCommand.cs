@@ -22,7 +22,7 @@ internal static class TokenizeCommand
         var prompt = new Argument<string>("prompt") { Description = "The prompt, in A1111's syntax." };
         var tokenizer = new Option<string?>("--tokenizer")
         {
-            Description = $"OpenAI's {MergeListName}, a tokenizer folder (vocab.json + merges.txt) or a diffusers model folder. " +
+            Description = $"OpenAI's {MergeListName}, a tokenizer folder (vocab.json + merges.txt, or tokenizer.json) or a diffusers model folder. " +
                           "Default: the model's own, else the cached or shared merge list.",
         };
         var model = new Option<string?>("--model", "-m") { Description = "Use this model's tokenizer (a diffusers folder's own; single files use OpenAI's merge list)." };
@@ -56,14 +56,14 @@ internal static class TokenizeCommand
             if (File.Exists(path)) return ClipTokenizer.FromMergeList(path);
             if (!Directory.Exists(path)) throw new InvalidInputException($"--tokenizer {path}: no such file or folder");
             string inner = Path.Combine(path, "tokenizer");
-            return ClipTokenizer.FromFolder(!File.Exists(Path.Combine(path, "vocab.json")) && Directory.Exists(inner) ? inner : path);
+            return ClipTokenizer.FromFolder(!ClipTokenizer.IsFolder(path) && Directory.Exists(inner) ? inner : path);
         }
         if (model != null)
         {
             if (!File.Exists(model) && !Directory.Exists(model)) throw new InvalidInputException($"-m {model}: no such file or folder");
             // A diffusers folder carries its tokenizer (SDXL refiners only tokenizer_2); single files use OpenAI's vocabulary.
             foreach (string name in new[] { "tokenizer", "tokenizer_2" })
-                if (File.Exists(Path.Combine(model, name, "vocab.json"))) return ClipTokenizer.FromFolder(Path.Combine(model, name));
+                if (ClipTokenizer.IsFolder(Path.Combine(model, name))) return ClipTokenizer.FromFolder(Path.Combine(model, name));
         }
         foreach (string candidate in StableDiffusionModel.DefaultMergeLists())
             if (File.Exists(candidate)) return ClipTokenizer.FromMergeList(candidate);

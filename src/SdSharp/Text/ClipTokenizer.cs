@@ -57,7 +57,10 @@ public sealed class ClipTokenizer
     /// <summary>From OpenAI's gzip merge list (<c>bpe_simple_vocab_16e6.txt.gz</c>), building the vocabulary as OpenAI does.</summary>
     public static ClipTokenizer FromMergeList(string path) => new(ClipVocabulary.FromMergeList(path));
 
-    /// <summary>From a Hugging Face tokenizer folder (<c>vocab.json</c> + <c>merges.txt</c>), e.g. a diffusers model's <c>tokenizer/</c>.</summary>
+    /// <summary>Whether a folder holds a Hugging Face tokenizer (<c>vocab.json</c> + <c>merges.txt</c>, or <c>tokenizer.json</c>).</summary>
+    public static bool IsFolder(string dir) => ClipVocabulary.IsFolder(dir);
+
+    /// <summary>From a Hugging Face tokenizer folder (<c>vocab.json</c> + <c>merges.txt</c>, or <c>tokenizer.json</c>), e.g. a diffusers model's <c>tokenizer/</c>.</summary>
     public static ClipTokenizer FromFolder(string dir) => new(ClipVocabulary.FromFolder(dir));
 
     /// <summary>&lt;|startoftext|&gt; (49406 in CLIP's vocabulary).</summary>

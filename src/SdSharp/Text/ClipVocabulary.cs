@@ -93,21 +93,16 @@ internal sealed class ClipVocabulary
         return new ClipVocabulary([.. tokens], ids, merges, path);
     }
 
-    /// <summary>A Hugging Face tokenizer folder: vocab.json (token → id) and merges.txt (ranked pairs).</summary>
+    /// <summary>
+    /// A Hugging Face tokenizer folder: vocab.json (token → id) and merges.txt (ranked pairs), or, where only that
+    /// was saved (recent transformers), tokenizer.json holding both.
+    /// </summary>
     public static ClipVocabulary FromFolder(string dir)
     {
-        string vocabPath = Path.Combine(dir, "vocab.json"), mergesPath = Path.Combine(dir, "merges.txt");
+        string vocabPath = Path.Combine(dir, "vocab.json"), mergesPath = Path.Combine(dir, "merges.txt"), combined = Path.Combine(dir, TokenizerJson);
+        if (!File.Exists(vocabPath) && !File.Exists(mergesPath) && File.Exists(combined)) return FromTokenizerJson(combined, dir);
         foreach (string p in new[] { vocabPath, mergesPath })
             if (!File.Exists(p)) throw new InvalidInputException($"{dir}: not a CLIP tokenizer folder ({Path.GetFileName(p)} is missing)");
-
-        var ids = ReadVocabJson(vocabPath);
-        var tokens = new string[ids.Count];
-        foreach (var (token, id) in ids)
-        {
-            if ((uint)id >= (uint)tokens.Length || tokens[id] != null)
-                throw new ModelFormatException($"{vocabPath}: ids must be 0..{tokens.Length - 1}, each once (\"{token}\" has {id})");
-            tokens[id] = token;
-        }
 
         var merges = new List<(string, string)>();
         int lineNumber = 0;
@@ -118,7 +113,58 @@ internal sealed class ClipVocabulary
             if (line.Length == 0) continue;
             merges.Add(ParseMerge(line, mergesPath, lineNumber));
         }
+        return FromIds(ReadVocabJson(vocabPath), merges, vocabPath, dir);
+    }
+
+    public const string TokenizerJson = "tokenizer.json";
+
+    /// <summary>Whether <paramref name="dir"/> holds a tokenizer in either of the forms <see cref="FromFolder"/> reads.</summary>
+    public static bool IsFolder(string dir) =>
+        File.Exists(Path.Combine(dir, "vocab.json")) || File.Exists(Path.Combine(dir, TokenizerJson));
+
+    private static ClipVocabulary FromIds(Dictionary<string, int> ids, List<(string, string)> merges, string vocabSource, string dir)
+    {
+        var tokens = new string[ids.Count];
+        foreach (var (token, id) in ids)
+        {
+            if ((uint)id >= (uint)tokens.Length || tokens[id] != null)
+                throw new ModelFormatException($"{vocabSource}: ids must be 0..{tokens.Length - 1}, each once (\"{token}\" has {id})");
+            tokens[id] = token;
+        }
         return new ClipVocabulary(tokens, ids, merges, dir);
+    }
+
+    /// <summary>tokenizer.json: model.vocab (token → id), model.merges ("a b" strings or [a, b] pairs), and added_tokens.</summary>
+    private static ClipVocabulary FromTokenizerJson(string path, string dir)
+    {
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var merges = new List<(string, string)>();
+        try
+        {
+            using var json = JsonDocument.Parse(File.ReadAllBytes(path));
+            var model = json.RootElement.GetProperty("model");
+            if (model.TryGetProperty("type", out var type) && type.GetString() != "BPE")
+                throw new JsonException($"the tokenizer model is {type.GetString()}, not BPE");
+            foreach (var entry in model.GetProperty("vocab").EnumerateObject())
+                if (!ids.TryAdd(entry.Name, entry.Value.GetInt32())) throw new JsonException($"\"{entry.Name}\" appears twice");
+            int index = 0;
+            foreach (var merge in model.GetProperty("merges").EnumerateArray())
+            {
+                index++;
+                if (merge.ValueKind == JsonValueKind.String) merges.Add(ParseMerge(merge.GetString()!, path, index));
+                else if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2) merges.Add((merge[0].GetString()!, merge[1].GetString()!));
+                else throw new JsonException($"merge {index} is neither \"a b\" nor [a, b]");
+            }
+            // The special tokens may be listed only among the added tokens.
+            if (json.RootElement.TryGetProperty("added_tokens", out var added))
+                foreach (var token in added.EnumerateArray())
+                    ids.TryAdd(token.GetProperty("content").GetString()!, token.GetProperty("id").GetInt32());
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            throw new ModelFormatException($"{path}: not a BPE tokenizer.json ({e.Message})", e);
+        }
+        return FromIds(ids, merges, path, dir);
     }
 
     /// <summary>vocab.json is one flat object of token → id; read without reflection (the library is trimmable).</summary>

@@ -48,6 +48,96 @@ public class ClipTokenizerFolderTests
         }
     }
 
+    /// <summary>
+    /// tokenizer.json as recent transformers saves it alone: model.vocab and model.merges, the merges as "a b"
+    /// strings or as [a, b] pairs (tokenizers ≥ 0.20), the special tokens possibly only among added_tokens.
+    /// </summary>
+    private static string WriteTokenizerJson(bool pairs)
+    {
+        var tok = ClipTokenizerTests.Shared.Value;
+        string source = WriteHfFolder();
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            string[] merges = [.. File.ReadAllLines(Path.Combine(source, "merges.txt")).Skip(1).Where(l => l.Length > 0)];
+            using var stream = File.Create(Path.Combine(dir, "tokenizer.json"));
+            using var json = new Utf8JsonWriter(stream);
+            json.WriteStartObject();
+            json.WriteStartArray("added_tokens");
+            foreach (int id in new[] { tok.BosId, tok.EosId })
+            {
+                json.WriteStartObject();
+                json.WriteNumber("id", id);
+                json.WriteString("content", tok.TokenText(id));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteStartObject("model");
+            json.WriteString("type", "BPE");
+            json.WriteStartObject("vocab");
+            for (int id = 0; id < tok.VocabSize; id++)
+                if (id != tok.BosId && id != tok.EosId) json.WriteNumber(tok.TokenText(id), id);
+            json.WriteEndObject();
+            json.WriteStartArray("merges");
+            foreach (string merge in merges)
+            {
+                if (!pairs)
+                {
+                    json.WriteStringValue(merge);
+                    continue;
+                }
+                json.WriteStartArray();
+                foreach (string part in merge.Split(' ')) json.WriteStringValue(part);
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        finally
+        {
+            Directory.Delete(source, recursive: true);
+        }
+        return dir;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_folder_with_only_tokenizer_json_builds_the_same_vocabulary(bool pairs)
+    {
+        string dir = WriteTokenizerJson(pairs);
+        try
+        {
+            var a = ClipTokenizerTests.Shared.Value;
+            Assert.True(ClipTokenizer.IsFolder(dir));
+            var b = ClipTokenizer.FromFolder(dir);
+            Assert.Equal(a.VocabSize, b.VocabSize);
+            Assert.Equal((a.BosId, a.EosId), (b.BosId, b.EosId));
+            Assert.Equal(a.Encode("a photo of a cat, masterpiece, (detailed:1.2)"), b.Encode("a photo of a cat, masterpiece, (detailed:1.2)"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_tokenizer_json_of_another_model_type_is_a_model_format_error()
+    {
+        string dir = TestPaths.NewTempDirectory();
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}}");
+            var e = Assert.Throws<ModelFormatException>(() => ClipTokenizer.FromFolder(dir));
+            Assert.Contains("WordPiece", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void A_folder_without_merges_is_refused_by_name()
     {
