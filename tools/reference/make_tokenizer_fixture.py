@@ -5,38 +5,13 @@ Usage: python3 make_tokenizer_fixture.py MERGE_LIST_GZ OUT_JSON
 The HF tokenizer files (vocab.json, merges.txt) are built from OpenAI's merge list exactly as
 openai/clip-vit-large-patch14's files were, in a temporary folder (never committed).
 """
-import gzip, json, random, sys, tempfile, os
+import json, random, sys, tempfile, os
 
 import transformers
 from transformers import CLIPTokenizer
 
-
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
-
-
-def write_hf_files(gz_path, folder):
-    merges = gzip.open(gz_path).read().decode("utf-8").split("\n")
-    merges = merges[1:49152 - 256 - 2 + 1]
-    pairs = [tuple(m.split()) for m in merges]
-    vocab = list(bytes_to_unicode().values())
-    vocab = vocab + [v + "</w>" for v in vocab]
-    vocab += ["".join(p) for p in pairs]
-    vocab += ["<|startoftext|>", "<|endoftext|>"]
-    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
-        json.dump({t: i for i, t in enumerate(vocab)}, f, ensure_ascii=False)
-    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
-        f.write("#version: 0.2\n")
-        for a, b in pairs:
-            f.write(f"{a} {b}\n")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clip_vocab import write_tokenizer_folder  # noqa: E402
 
 
 FIXED = [
@@ -121,7 +96,7 @@ def main():
     rng = random.Random(1234)
     texts = FIXED + [random_prompt(rng) for _ in range(300)] + [long_prompt(rng) for _ in range(30)]
     with tempfile.TemporaryDirectory() as folder:
-        write_hf_files(gz, folder)
+        write_tokenizer_folder(folder, gz, "<|endoftext|>")
         tok = load_tokenizer(folder)
         cases = [{"text": t, "ids": tok(t, truncation=False, padding=False)["input_ids"]} for t in texts]
     longest = max(len(c["ids"]) for c in cases)
