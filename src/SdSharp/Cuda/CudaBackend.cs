@@ -431,8 +431,10 @@ public sealed unsafe class CudaBackend : IBackend
         int padded = (d + 15) / 16 * 16;
         if (d % 2 == 0 && _flash.TryGetValue(padded, out nint flash))
         {
-            // 64 queries per block; log2(e)/√d folds the softmax scale into the kernel's base-2 exponentials.
-            _device.Launch(flash, (uint)((lq + 63) / 64), (uint)heads, 128, _args.Reset().Add(P(q, "q")).Add(P(k, "k")).Add(P(v, "v")).Add(Ptr(y))
+            // Query rows per block: 4 warps × 16 × the kernel's tiles per warp (FLASH_TILES in attention.cu).
+            // log2(e)/√d folds the softmax scale into the kernel's base-2 exponentials.
+            int blockRows = 64 * (padded <= 80 ? 2 : 1);
+            _device.Launch(flash, (uint)((lq + blockRows - 1) / blockRows), (uint)heads, 128, _args.Reset().Add(P(q, "q")).Add(P(k, "k")).Add(P(v, "v")).Add(Ptr(y))
                 .Add(lq).Add(lk).Add(heads).Add(d).Add(channels).Add(1.4426950408889634f / MathF.Sqrt(d)).Add(causal ? 1 : 0), gridZ: (uint)batch);
             return y;
         }

@@ -48,7 +48,9 @@ __device__ __forceinline__ float exp2_approx(float x) { float y; asm("ex2.approx
 // Two adjacent 16-bit values as one 32-bit load, zero past the head's d columns (d is even).
 __device__ __forceinline__ u32 load_pair(const u16* row, int col, int d) { return col < d ? *(const u32*)(row + col) : 0u; }
 
-template <int DP>
+// MT: 16-row query tiles per warp. Two (32 rows) make every K and V fragment read from shared memory feed two
+// products, halving shared-memory traffic per FLOP; head sizes over 80 keep one, or the accumulators would spill.
+template <int DP, int MT>
 __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const u16* __restrict__ k, const u16* __restrict__ v,
     u16* __restrict__ y, int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal)
 {
@@ -58,36 +60,44 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int group = lane >> 2, quad = lane & 3;           // mma fragment coordinates: row group, thread in group
     const int head = blockIdx.y, batch = blockIdx.z;
-    const int q0 = blockIdx.x * (WARPS * 16) + warp * 16;   // this warp's first query row
+    const int blockRows = WARPS * 16 * MT;
+    const int q0 = blockIdx.x * blockRows + warp * 16 * MT; // this warp's first query row
     const long long headOffset = (long long)head * d;
     const u16* qBase = q + (long long)batch * lq * stride + headOffset;
     const u16* kBase = k + (long long)batch * lk * stride + headOffset;
     const u16* vBase = v + (long long)batch * lk * stride + headOffset;
 
-    // The warp's Q rows as A fragments, one per 16 columns of the head.
-    u32 qa[DP / 16][4];
+    // The warp's Q rows as A fragments: per query tile, one per 16 columns of the head.
+    u32 qa[MT][DP / 16][4];
+#pragma unroll
+    for (int m = 0; m < MT; m++)
     {
-        int r0 = q0 + group, r1 = r0 + 8;
+        int r0 = q0 + m * 16 + group, r1 = r0 + 8;
         const u16* row0 = qBase + (long long)min(r0, lq - 1) * stride;
         const u16* row1 = qBase + (long long)min(r1, lq - 1) * stride;
 #pragma unroll
         for (int t = 0; t < DP / 16; t++)
         {
             int c = t * 16 + quad * 2;
-            qa[t][0] = load_pair(row0, c, d);
-            qa[t][1] = load_pair(row1, c, d);
-            qa[t][2] = load_pair(row0, c + 8, d);
-            qa[t][3] = load_pair(row1, c + 8, d);
+            qa[m][t][0] = load_pair(row0, c, d);
+            qa[m][t][1] = load_pair(row1, c, d);
+            qa[m][t][2] = load_pair(row0, c + 8, d);
+            qa[m][t][3] = load_pair(row1, c + 8, d);
         }
     }
 
-    float o[DP / 8][4];
+    float o[MT][DP / 8][4];
 #pragma unroll
-    for (int j = 0; j < DP / 8; j++) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.0f;
-    float rowMax[2] = {NEG_INF, NEG_INF}, rowSum[2] = {0.0f, 0.0f};
+    for (int m = 0; m < MT; m++)
+#pragma unroll
+        for (int j = 0; j < DP / 8; j++) o[m][j][0] = o[m][j][1] = o[m][j][2] = o[m][j][3] = 0.0f;
+    // Per thread: rows group and group + 8 of each query tile.
+    float rowMax[MT][2], rowSum[MT][2];
+#pragma unroll
+    for (int m = 0; m < MT; m++) rowMax[m][0] = rowMax[m][1] = NEG_INF, rowSum[m][0] = rowSum[m][1] = 0.0f;
 
     // With a causal mask no query of this block sees keys past its last row.
-    int keyEnd = causal ? min(lk, (int)(blockIdx.x + 1) * WARPS * 16) : lk;
+    int keyEnd = causal ? min(lk, (int)(blockIdx.x + 1) * blockRows) : lk;
     for (int key0 = 0; key0 < keyEnd; key0 += KEYS)
     {
         __syncthreads(); // the previous tile is no longer read
@@ -115,104 +125,134 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
         }
         __syncthreads();
 
-        // S = Q·Kᵀ for 16 rows × 64 keys: 8 tiles of 16×8.
-        float s[KEYS / 8][4];
+        // S = Q·Kᵀ for each query tile × 64 keys: 8 tiles of 16×8; each K fragment serves every query tile.
+        float s[MT][KEYS / 8][4];
 #pragma unroll
         for (int j = 0; j < KEYS / 8; j++)
         {
-            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
+#pragma unroll
+            for (int m = 0; m < MT; m++) s[m][j][0] = s[m][j][1] = s[m][j][2] = s[m][j][3] = 0.0f;
 #pragma unroll
             for (int t = 0; t < DP / 16; t++)
             {
                 const u16* kr = &kTile[j * 8 + group][t * 16 + quad * 2];
-                mma(s[j], qa[t], *(const u32*)kr, *(const u32*)(kr + 8));
+                u32 b0 = *(const u32*)kr, b1 = *(const u32*)(kr + 8);
+#pragma unroll
+                for (int m = 0; m < MT; m++) mma(s[m][j], qa[m][t], b0, b1);
             }
         }
 
-        // Online softmax in base 2; each row's values are spread over the 4 threads of a group.
-        float tileMax[2] = {NEG_INF, NEG_INF};
+        // Online softmax in base 2; each row's values are spread over the 4 threads of a group. Only a tile that
+        // reaches past the keys, or a causal one, needs masking.
+        bool masked = key0 + KEYS > lk || causal;
 #pragma unroll
-        for (int j = 0; j < KEYS / 8; j++)
-#pragma unroll
-            for (int e = 0; e < 4; e++)
-            {
-                int key = key0 + j * 8 + quad * 2 + (e & 1), row = q0 + group + (e >> 1) * 8;
-                bool masked = key >= lk || (causal && key > row);
-                s[j][e] = masked ? NEG_INF : s[j][e] * scaleLog2;
-                tileMax[e >> 1] = fmaxf(tileMax[e >> 1], s[j][e]);
-            }
-        float correction[2];
-#pragma unroll
-        for (int r = 0; r < 2; r++)
+        for (int m = 0; m < MT; m++)
         {
-            tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
-            tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
-            float newMax = fmaxf(rowMax[r], tileMax[r]);
-            // A row with every key masked so far keeps max −∞; its exponentials are 0, not NaN.
-            float base = newMax == NEG_INF ? 0.0f : newMax;
-            correction[r] = exp2_approx(rowMax[r] - base);
-            rowMax[r] = newMax;
-            rowSum[r] *= correction[r];
-            tileMax[r] = base;
-        }
+            float tileMax[2] = {NEG_INF, NEG_INF};
 #pragma unroll
-        for (int j = 0; j < KEYS / 8; j++)
+            for (int j = 0; j < KEYS / 8; j++)
 #pragma unroll
-            for (int e = 0; e < 4; e++)
+                for (int e = 0; e < 4; e++)
+                {
+                    float value = s[m][j][e] * scaleLog2;
+                    if (masked)
+                    {
+                        int key = key0 + j * 8 + quad * 2 + (e & 1), row = q0 + m * 16 + group + (e >> 1) * 8;
+                        if (key >= lk || (causal && key > row)) value = NEG_INF;
+                    }
+                    s[m][j][e] = value;
+                    tileMax[e >> 1] = fmaxf(tileMax[e >> 1], value);
+                }
+            float correction[2];
+#pragma unroll
+            for (int r = 0; r < 2; r++)
             {
-                s[j][e] = exp2_approx(s[j][e] - tileMax[e >> 1]);
-                rowSum[e >> 1] += s[j][e];
+                tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 1));
+                tileMax[r] = fmaxf(tileMax[r], __shfl_xor_sync(0xffffffffu, tileMax[r], 2));
+                float newMax = fmaxf(rowMax[m][r], tileMax[r]);
+                // A row with every key masked so far keeps max −∞; its exponentials are 0, not NaN.
+                float base = newMax == NEG_INF ? 0.0f : newMax;
+                correction[r] = exp2_approx(rowMax[m][r] - base);
+                rowMax[m][r] = newMax;
+                rowSum[m][r] *= correction[r];
+                tileMax[r] = base;
             }
 #pragma unroll
-        for (int j = 0; j < DP / 8; j++)
-        {
-            o[j][0] *= correction[0]; o[j][1] *= correction[0];
-            o[j][2] *= correction[1]; o[j][3] *= correction[1];
+            for (int j = 0; j < KEYS / 8; j++)
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                {
+                    s[m][j][e] = exp2_approx(s[m][j][e] - tileMax[e >> 1]);
+                    rowSum[m][e >> 1] += s[m][j][e];
+                }
+#pragma unroll
+            for (int j = 0; j < DP / 8; j++)
+            {
+                o[m][j][0] *= correction[0]; o[m][j][1] *= correction[0];
+                o[m][j][2] *= correction[1]; o[m][j][3] *= correction[1];
+            }
         }
 
-        // O += P·V: two adjacent S tiles (16 keys) are exactly one A fragment of P.
+        // O += P·V: two adjacent S tiles (16 keys) are exactly one A fragment of P; each V fragment serves every query tile.
 #pragma unroll
         for (int t = 0; t < KEYS / 16; t++)
         {
-            u32 pa[4] = {pack(s[2 * t][0], s[2 * t][1]), pack(s[2 * t][2], s[2 * t][3]),
-                         pack(s[2 * t + 1][0], s[2 * t + 1][1]), pack(s[2 * t + 1][2], s[2 * t + 1][3])};
+            u32 pa[MT][4];
+#pragma unroll
+            for (int m = 0; m < MT; m++)
+            {
+                pa[m][0] = pack(s[m][2 * t][0], s[m][2 * t][1]);
+                pa[m][1] = pack(s[m][2 * t][2], s[m][2 * t][3]);
+                pa[m][2] = pack(s[m][2 * t + 1][0], s[m][2 * t + 1][1]);
+                pa[m][3] = pack(s[m][2 * t + 1][2], s[m][2 * t + 1][3]);
+            }
 #pragma unroll
             for (int j = 0; j < DP / 8; j += 2)
             {
                 u32 b[4];
                 ldmatrix_x4_trans(b, &vTile[t * 16 + (lane & 15)][(j + (lane >> 4)) * 8]);
-                mma(o[j], pa, b[0], b[1]);
-                mma(o[j + 1], pa, b[2], b[3]);
+#pragma unroll
+                for (int m = 0; m < MT; m++)
+                {
+                    mma(o[m][j], pa[m], b[0], b[1]);
+                    mma(o[m][j + 1], pa[m], b[2], b[3]);
+                }
             }
         }
     }
 
 #pragma unroll
-    for (int r = 0; r < 2; r++)
-    {
-        rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 1);
-        rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 2);
-    }
+    for (int m = 0; m < MT; m++)
 #pragma unroll
-    for (int r = 0; r < 2; r++)
-    {
-        int row = q0 + group + r * 8;
-        if (row >= lq) continue;
-        float inv = rowSum[r] > 0.0f ? 1.0f / rowSum[r] : 0.0f;
-        u16* out = y + (long long)batch * lq * stride + (long long)row * stride + headOffset;
-#pragma unroll
-        for (int j = 0; j < DP / 8; j++)
+        for (int r = 0; r < 2; r++)
         {
-            int c = j * 8 + quad * 2;
-            if (c < d) *(u32*)(out + c) = (u32)st(o[j][2 * r] * inv) | ((u32)st(o[j][2 * r + 1] * inv) << 16);
+            rowSum[m][r] += __shfl_xor_sync(0xffffffffu, rowSum[m][r], 1);
+            rowSum[m][r] += __shfl_xor_sync(0xffffffffu, rowSum[m][r], 2);
         }
-    }
+#pragma unroll
+    for (int m = 0; m < MT; m++)
+#pragma unroll
+        for (int r = 0; r < 2; r++)
+        {
+            int row = q0 + m * 16 + group + r * 8;
+            if (row >= lq) continue;
+            float inv = rowSum[m][r] > 0.0f ? 1.0f / rowSum[m][r] : 0.0f;
+            u16* out = y + (long long)batch * lq * stride + (long long)row * stride + headOffset;
+#pragma unroll
+            for (int j = 0; j < DP / 8; j++)
+            {
+                int c = j * 8 + quad * 2;
+                if (c < d) *(u32*)(out + c) = (u32)st(o[m][j][2 * r] * inv) | ((u32)st(o[m][j][2 * r + 1] * inv) << 16);
+            }
+        }
 }
 
-// One entry point per padded head size (SD: 40→48, 64, 80, 160; others up to 160).
+// One entry point per padded head size (SD: 40→48, 64, 80, 160; others up to 160). A block covers
+// WARPS·16·FLASH_TILES(DP) query rows; the backend computes the same number to size the grid.
+#define FLASH_TILES(DP) ((DP) <= 80 ? 2 : 1)
 #define FLASH(DP) \
     extern "C" __global__ void __launch_bounds__(WARPS * 32) flash_attention_##DP(const u16* q, const u16* k, const u16* v, u16* y, \
         int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal) \
-    { flash_attention<DP>(q, k, v, y, lq, lk, heads, d, stride, scaleLog2, causal); }
+    { flash_attention<DP, FLASH_TILES(DP)>(q, k, v, y, lq, lk, heads, d, stride, scaleLog2, causal); }
 
 FLASH(16) FLASH(32) FLASH(48) FLASH(64) FLASH(80) FLASH(96) FLASH(112) FLASH(128) FLASH(144) FLASH(160)
