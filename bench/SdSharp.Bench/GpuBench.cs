@@ -27,12 +27,13 @@ internal static class GpuBench
         {
             using (var unet = new UNetModel(gpu, sd15.Unet, sd15.UnetConfig))
             {
-                ours["sd15_step"] = Time(gpu, () => UnetStep(gpu, unet, 64, 768, null));
+                using (var inputs = new StepInputs(gpu, 64, 768, null)) ours["sd15_step"] = Time(gpu, () => inputs.Step(unet));
                 var profiled = new ProfilingBackend(gpu);
                 using var unetProfiled = new UNetModel(profiled, sd15.Unet, sd15.UnetConfig);
-                UnetStep(profiled, unetProfiled, 64, 768, null);
+                using var profiledInputs = new StepInputs(profiled, 64, 768, null);
+                profiledInputs.Step(unetProfiled);
                 profiled.Reset();
-                UnetStep(profiled, unetProfiled, 64, 768, null);
+                profiledInputs.Step(unetProfiled);
                 Console.WriteLine("SD 1.5 step, by op (synchronised after every op, so slower than the real step):");
                 Console.WriteLine(profiled.Report());
             }
@@ -43,7 +44,8 @@ internal static class GpuBench
         }
         using (var sdxl = Checkpoint.Open(Path.Combine(modelsDir, "sdxl")))
         using (var unet = new UNetModel(gpu, sdxl.Unet, sdxl.UnetConfig))
-            ours["sdxl_step"] = Time(gpu, () => UnetStep(gpu, unet, 128, 2048, 1280));
+        using (var inputs = new StepInputs(gpu, 128, 2048, 1280))
+            ours["sdxl_step"] = Time(gpu, () => inputs.Step(unet));
 
         using var reference = JsonDocument.Parse(File.ReadAllBytes(diffusersJson));
         var r = reference.RootElement;
@@ -88,14 +90,30 @@ internal static class GpuBench
         return (sw.Elapsed.TotalMilliseconds / runs, gpu.PeakInUseBytes / 1e6);
     }
 
-    private static void UnetStep(IBackend b, UNetModel unet, int latent, int contextDim, int? pooled)
+    /// <summary>
+    /// A guided step's UNet inputs (batch 2), made once as the pipeline makes its conditioning once; each step
+    /// writes its timesteps on the device as the denoiser does.
+    /// </summary>
+    private sealed class StepInputs(IBackend b, int latent, int contextDim, int? pooled) : IDisposable
     {
-        using var x = b.Full(new Shape(2, latent, latent, 4), 0.1f);
-        using var t = b.Scalars([500f, 500f]);
-        using var context = b.Full(new Shape(2, 77, contextDim), 0.05f);
-        using var textEmbeds = pooled is int p ? b.Full(new Shape(2, p), 0.05f) : null;
-        using var timeIds = pooled != null ? b.FromHost([1024, 1024, 0, 0, 1024, 1024, 1024, 1024, 0, 0, 1024, 1024], new Shape(2, 6)) : null;
-        using var output = unet.Forward(x, t, context, textEmbeds, timeIds);
+        private readonly Tensor _x = b.Full(new Shape(2, latent, latent, 4), 0.1f);
+        private readonly Tensor _context = b.Full(new Shape(2, 77, contextDim), 0.05f);
+        private readonly Tensor? _textEmbeds = pooled is int p ? b.Full(new Shape(2, p), 0.05f) : null;
+        private readonly Tensor? _timeIds = pooled != null ? b.FromHost([1024, 1024, 0, 0, 1024, 1024, 1024, 1024, 0, 0, 1024, 1024], new Shape(2, 6)) : null;
+
+        public void Step(UNetModel unet)
+        {
+            using var t = b.Scalars([500f, 500f]);
+            using var output = unet.Forward(_x, t, _context, _textEmbeds, _timeIds);
+        }
+
+        public void Dispose()
+        {
+            _x.Dispose();
+            _context.Dispose();
+            _textEmbeds?.Dispose();
+            _timeIds?.Dispose();
+        }
     }
 
     private static void Decode(IBackend b, AutoencoderKL vae, int latent)

@@ -50,12 +50,8 @@ public sealed class GenerationService(ServerState state)
             state.Settings = job.Settings;
             if (job.Checkpoint != null) state.SelectedCheckpoint = job.Checkpoint;
         }
-        var request = job.Request;
-        // A1111 does not hand off to the checkpoint that is already sampling.
-        if (request.RefinerCheckpoint != null && state.Catalog.Find(request.RefinerCheckpoint)?.Path == checkpoint.Path)
-            request = request with { RefinerCheckpoint = null };
         var tracker = state.Progress;
-        var result = generator.Generate(request, p =>
+        var result = generator.Generate(job.Request, p =>
         {
             tracker.Report(p, job.Hires);
             if (tracker.WantsPreview(p)) tracker.SetPreview(PngEncoder.Encode(p.Preview!()), p.Step);

@@ -66,11 +66,13 @@ public sealed class LoadedModel(IBackend backend, AddonFolders addons, ModelCata
 
     /// <summary>
     /// The refiner a request names (a checkpoint-list name, checked by the request mapper). It stays loaded beside
-    /// the base model until another one is asked for.
+    /// the base model until another one is asked for; the base model's own checkpoint is the base model (which the
+    /// generator then does not hand off to).
     /// </summary>
     private RefinerModel Refiner(string name)
     {
         var entry = catalog.Find(name) ?? throw new InvalidInputException($"refiner_checkpoint {name}: no such checkpoint");
+        if (entry.Path == _entry?.Path) return new RefinerModel(_model!, entry.Title);
         if (_refinerEntry?.Path != entry.Path)
         {
             _refiner?.Dispose();

@@ -40,7 +40,7 @@ public sealed unsafe class CudaBackend : IBackend
         int code = computeType switch { DType.F16 => 0, DType.BF16 => 1, _ => 2 };
         _k = device.LoadKernels("elementwise.cu", [$"SD_T={code}"], KernelNames);
         if (computeType != DType.F32)
-            foreach (var (name, function) in device.LoadKernels("attention.cu", [$"SD_T={code}"], [.. FlashHeadSizes.Select(p => $"flash_attention_{p}")]))
+            foreach (var (name, function) in device.LoadKernels("attention.cu", [$"SD_T={code}", $"TWO_TILES_UP_TO={FlashTwoTilesUpTo}"], [.. FlashHeadSizes.Select(p => $"flash_attention_{p}")]))
                 _flash[int.Parse(name["flash_attention_".Length..], System.Globalization.CultureInfo.InvariantCulture)] = function;
         nint lt;
         CublasLt.Check(device.Lt.cublasLtCreate(&lt), "cublasLtCreate");
@@ -160,7 +160,12 @@ public sealed unsafe class CudaBackend : IBackend
     {
         _device.MakeCurrent();
         var t = Allocate(new Shape(values.Length), DType.F32);
-        Upload(Ptr(t), Encode(values, DType.F32));
+        // A denoiser call's timesteps are one value: written by the stream itself, since an upload waits for the GPU.
+        bool uniform = values.Length > 0 && values.IndexOfAnyExcept(values[0]) < 0;
+        if (uniform)
+            _device.Cu.Check(_device.Cu.cuMemsetD32Async(Ptr(t), BitConverter.SingleToUInt32Bits(values[0]), (nuint)values.Length, _device.Stream), "cuMemsetD32Async");
+        else
+            Upload(Ptr(t), Encode(values, DType.F32));
         return t;
     }
 
@@ -417,6 +422,9 @@ public sealed unsafe class CudaBackend : IBackend
     /// <summary>Head sizes (padded to 16) with a fused kernel: SD's 40 (as 48), 64, 80 and 160 and the sizes between.</summary>
     private static readonly int[] FlashHeadSizes = [16, 32, 48, 64, 80, 96, 112, 128, 144, 160];
 
+    /// <summary>Up to this padded head size each warp takes two 16-row query tiles; beyond, its accumulators would spill.</summary>
+    private const int FlashTwoTilesUpTo = 80;
+
     /// <summary>
     /// Fused on the tensor cores for 16-bit types and head sizes up to 160 (attention.cu). Otherwise, per batch
     /// item: S = Q·Kᵀ/√d for all heads at once (fp32, heads as the cuBLASLt batch), a row softmax into
@@ -431,9 +439,9 @@ public sealed unsafe class CudaBackend : IBackend
         int padded = (d + 15) / 16 * 16;
         if (d % 2 == 0 && _flash.TryGetValue(padded, out nint flash))
         {
-            // Query rows per block: 4 warps × 16 × the kernel's tiles per warp (FLASH_TILES in attention.cu).
+            // Query rows per block: 4 warps × 16 × the kernel's query tiles per warp.
             // log2(e)/√d folds the softmax scale into the kernel's base-2 exponentials.
-            int blockRows = 64 * (padded <= 80 ? 2 : 1);
+            int blockRows = 64 * (padded <= FlashTwoTilesUpTo ? 2 : 1);
             _device.Launch(flash, (uint)((lq + blockRows - 1) / blockRows), (uint)heads, 128, _args.Reset().Add(P(q, "q")).Add(P(k, "k")).Add(P(v, "v")).Add(Ptr(y))
                 .Add(lq).Add(lk).Add(heads).Add(d).Add(channels).Add(1.4426950408889634f / MathF.Sqrt(d)).Add(causal ? 1 : 0), gridZ: (uint)batch);
             return y;

@@ -100,13 +100,16 @@ public sealed class Generator(StableDiffusionModel model)
 
     /// <summary>
     /// The request's refiner, if it names one (A1111 treats "" and "None" as none). It must share the base model's
-    /// latent space: SD 1.x and 2.x latents mean the same, SDXL's differ.
+    /// latent space: SD 1.x and 2.x latents mean the same, SDXL's differ. Naming the base model's own checkpoint is
+    /// no hand-off, as in A1111.
     /// </summary>
     private RefinerModel? ResolveRefiner(GenerationRequest r)
     {
         if (string.IsNullOrEmpty(r.RefinerCheckpoint) || r.RefinerCheckpoint.Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
         if (Refiners == null) throw new InvalidInputException($"refiner {r.RefinerCheckpoint}: this front end cannot load a refiner");
         var refiner = Refiners(r.RefinerCheckpoint);
+        static string Normal(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        if (Normal(refiner.Model.Checkpoint.Path) == Normal(model.Checkpoint.Path)) return null;
         static bool IsXl(ModelFamily f) => f is ModelFamily.SDXL or ModelFamily.SDXLRefiner;
         if (IsXl(refiner.Model.Family) != IsXl(model.Family))
             throw new InvalidInputException($"refiner {refiner.Title} ({refiner.Model.Family}) does not share the latent space of the base model ({model.Family})");

@@ -22,6 +22,7 @@ internal sealed class DenoisingNetwork(UNetModel unet, PromptConditioning condit
     {
         conditioning.Dispose();
         imageConditioning?.Dispose();
+        vector?.Dispose();
     }
 }
 
@@ -130,10 +131,12 @@ internal sealed class GuidedDenoiser(DenoisingNetwork network, double cfgScale, 
         int n = group.Count;
         using var x = n == 1 ? _backend.Affine(networkInput, 1f) : _backend.Concat(Enumerable.Repeat(networkInput, n).ToList(), 0);
         using var context = Repeat(group.Select(c => c.CrossAttention).ToList());
-        using var t = _backend.Scalars(Enumerable.Repeat((float)timestep, n * batch).ToArray());
+        Span<float> timesteps = stackalloc float[n * batch];
+        timesteps.Fill((float)timestep);
+        using var t = _backend.Scalars(timesteps);
         var vector = _network.Vector;
         using var pooled = vector == null ? null : Repeat(group.Select(c => c.Pooled ?? throw new InvalidOperationException("SDXL conditioning without a pooled embedding")).ToList());
-        using var timeIds = vector?.TimeIds(group, c => ReferenceEquals(c, negative), batch);
+        var timeIds = vector?.TimeIds(group, c => ReferenceEquals(c, negative), batch); // owned by the vector
         using var output = _network.Unet.Forward(x, t, context, pooled, timeIds);
         return Enumerable.Range(0, n).Select(i => _backend.Slice(output, 0, i * batch, batch)).ToList();
     }
@@ -152,14 +155,27 @@ internal sealed class GuidedDenoiser(DenoisingNetwork network, double cfgScale, 
 /// SDXL's size conditioning, appended to the pooled text in the UNet's vector: original size, crop and target
 /// size (base), or original size, crop and aesthetic score (refiner, with a lower score for the negative prompt).
 /// </summary>
-internal sealed class VectorConditioning(IBackend backend, float[] positive, float[] negative)
+internal sealed class VectorConditioning(IBackend backend, float[] positive, float[] negative) : IDisposable
 {
+    // The numbers are the same at every step: uploaded once per arrangement of prompt and negative rows, not per
+    // UNet call (an upload waits for the GPU).
+    private readonly Dictionary<string, Tensor> _uploaded = [];
+
+    /// <summary>[group × batch, n] rows for the group's conditionings; the tensor stays owned by this object.</summary>
     public Tensor TimeIds(List<TextConditioning> group, Func<TextConditioning, bool> isNegative, int batch)
     {
+        string key = string.Concat(group.Select(c => isNegative(c) ? 'n' : 'p')) + batch;
+        if (_uploaded.TryGetValue(key, out var known)) return known;
         var values = new List<float>();
         foreach (var c in group)
             for (int b = 0; b < batch; b++) values.AddRange(isNegative(c) ? negative : positive);
-        return backend.FromHost(values.ToArray(), new Shape(group.Count * batch, positive.Length));
+        return _uploaded[key] = backend.FromHost(values.ToArray(), new Shape(group.Count * batch, positive.Length));
+    }
+
+    public void Dispose()
+    {
+        foreach (var tensor in _uploaded.Values) tensor.Dispose();
+        _uploaded.Clear();
     }
 
     /// <summary>diffusers' and A1111's defaults: original = target = the image size, crop (0, 0).</summary>

@@ -8,6 +8,18 @@ internal static class ModelFixtures
 {
     public static readonly string[] Families = ["sd1", "sd2", "sdxl", "refiner", "sd1-inpaint"];
 
+    /// <summary>Every family, as its single file (true) and as its diffusers folder (false).</summary>
+    public static TheoryData<string, bool> FamiliesAndLayouts()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (string family in Families)
+        {
+            data.Add(family, true);
+            data.Add(family, false);
+        }
+        return data;
+    }
+
     public static string SingleFile(string family) => TestPaths.Fixture("models", family, "single.safetensors");
     public static string DiffusersFolder(string family) => TestPaths.Fixture("models", family, "diffusers");
     public static SafetensorsFile Reference(string family) => SafetensorsFile.Open(TestPaths.Fixture("models", family, "reference.safetensors"));

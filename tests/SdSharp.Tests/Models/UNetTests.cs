@@ -12,19 +12,8 @@ public sealed class UNetTests : IDisposable
 
     public void Dispose() => _cpu.Dispose();
 
-    public static TheoryData<string, bool> FamiliesAndLayouts()
-    {
-        var data = new TheoryData<string, bool>();
-        foreach (string family in ModelFixtures.Families)
-        {
-            data.Add(family, true);
-            data.Add(family, false);
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(FamiliesAndLayouts))]
+    [MemberData(nameof(ModelFixtures.FamiliesAndLayouts), MemberType = typeof(ModelFixtures))]
     public void OutputMatchesDiffusers(string family, bool singleFile)
     {
         using var folder = DiffusersFolder.Open(ModelFixtures.DiffusersFolder(family));

@@ -248,8 +248,8 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
 }
 
 // One entry point per padded head size (SD: 40→48, 64, 80, 160; others up to 160). A block covers
-// WARPS·16·FLASH_TILES(DP) query rows; the backend computes the same number to size the grid.
-#define FLASH_TILES(DP) ((DP) <= 80 ? 2 : 1)
+// WARPS·16·FLASH_TILES(DP) query rows; TWO_TILES_UP_TO comes from the backend, which sizes the grid by it.
+#define FLASH_TILES(DP) ((DP) <= TWO_TILES_UP_TO ? 2 : 1)
 #define FLASH(DP) \
     extern "C" __global__ void __launch_bounds__(WARPS * 32) flash_attention_##DP(const u16* q, const u16* k, const u16* v, u16* y, \
         int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal) \

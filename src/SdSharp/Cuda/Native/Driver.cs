@@ -26,6 +26,7 @@ internal sealed unsafe class Driver
     public readonly delegate* unmanaged<void*, ulong, nuint, nint, int> cuMemcpyDtoHAsync;
     public readonly delegate* unmanaged<ulong, ulong, nuint, nint, int> cuMemcpyDtoDAsync;
     public readonly delegate* unmanaged<ulong, byte, nuint, nint, int> cuMemsetD8Async;
+    public readonly delegate* unmanaged<ulong, uint, nuint, nint, int> cuMemsetD32Async;
     public readonly delegate* unmanaged<nint*, void*, int> cuModuleLoadData;
     public readonly delegate* unmanaged<nint*, nint, byte*, int> cuModuleGetFunction;
     public readonly delegate* unmanaged<nint, int> cuModuleUnload;
@@ -68,6 +69,7 @@ internal sealed unsafe class Driver
         cuMemcpyDtoHAsync = (delegate* unmanaged<void*, ulong, nuint, nint, int>)F("cuMemcpyDtoHAsync_v2");
         cuMemcpyDtoDAsync = (delegate* unmanaged<ulong, ulong, nuint, nint, int>)F("cuMemcpyDtoDAsync_v2");
         cuMemsetD8Async = (delegate* unmanaged<ulong, byte, nuint, nint, int>)F("cuMemsetD8Async");
+        cuMemsetD32Async = (delegate* unmanaged<ulong, uint, nuint, nint, int>)F("cuMemsetD32Async");
         cuModuleLoadData = (delegate* unmanaged<nint*, void*, int>)F("cuModuleLoadData");
         cuModuleGetFunction = (delegate* unmanaged<nint*, nint, byte*, int>)F("cuModuleGetFunction");
         cuModuleUnload = (delegate* unmanaged<nint, int>)F("cuModuleUnload");

@@ -14,19 +14,8 @@ public sealed class AutoencoderKLTests : IDisposable
 
     public void Dispose() => _cpu.Dispose();
 
-    public static TheoryData<string, bool> FamiliesAndLayouts()
-    {
-        var data = new TheoryData<string, bool>();
-        foreach (string family in ModelFixtures.Families)
-        {
-            data.Add(family, true);
-            data.Add(family, false);
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(FamiliesAndLayouts))]
+    [MemberData(nameof(ModelFixtures.FamiliesAndLayouts), MemberType = typeof(ModelFixtures))]
     public void EncoderMomentsMatchDiffusers(string family, bool singleFile)
     {
         using var vae = Open(family, singleFile);
@@ -40,7 +29,7 @@ public sealed class AutoencoderKLTests : IDisposable
     }
 
     [Theory]
-    [MemberData(nameof(FamiliesAndLayouts))]
+    [MemberData(nameof(ModelFixtures.FamiliesAndLayouts), MemberType = typeof(ModelFixtures))]
     public void DecoderOutputMatchesDiffusers(string family, bool singleFile)
     {
         using var vae = Open(family, singleFile);
