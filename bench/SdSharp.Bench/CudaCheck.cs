@@ -43,10 +43,14 @@ internal static class CudaCheck
             {
                 try
                 {
-                    double error = UNetFixtureError(gpu, repoRoot, family);
+                    var (error, graphError) = UNetFixtureError(gpu, repoRoot, family);
                     bool ok = error <= dtype switch { DType.F32 => 1e-4, DType.F16 => 3e-2, _ => 1e-1 };
                     if (!ok) failures++;
                     Console.WriteLine(FormattableString.Invariant($"{(ok ? "ok  " : "FAIL")} {"unet fixture " + family,-40} relative L2 vs diffusers {error:E2}"));
+                    // Replays run the recorded kernels on the same values: anything but (nearly) no difference is a wrong replay.
+                    bool graphOk = graphError <= 1e-6;
+                    if (!graphOk) failures++;
+                    Console.WriteLine(FormattableString.Invariant($"{(graphOk ? "ok  " : "FAIL")} {"unet graph " + family,-40} relative L2 vs eager {graphError:E2}"));
                 }
                 catch (Exception e)
                 {
@@ -54,7 +58,7 @@ internal static class CudaCheck
                     Console.WriteLine($"FAIL unet fixture {family}: {e.GetType().Name}: {e.Message}");
                 }
             }
-            Console.WriteLine($"peak device memory: {gpu.PeakMemoryBytes / 1e6:F0} MB");
+            Console.WriteLine($"peak device memory: {gpu.PeakMemoryBytes / 1e6:F0} MB; {gpu.GraphStatistics}");
         }
         Console.WriteLine(failures == 0 ? "all CUDA checks passed" : $"{failures} CUDA checks failed");
         return failures == 0 ? 0 : 1;
@@ -86,6 +90,9 @@ internal static class CudaCheck
         yield return ("group norm 1280 ch, offset mean", b => Unary(b, [2, 8, 8, 1280], x => { using var shifted = b.Affine(x, 1f, 4f); return b.GroupNorm(shifted, Vector(b, 1280, 1), Vector(b, 1280, 2), 32, 1e-5f); }));
         yield return ("group norm + silu", b => Unary(b, [2, 32, 32, 320], x => b.GroupNorm(x, Vector(b, 320, 1), Vector(b, 320, 2), 32, 1e-5f, silu: true)));
         yield return ("layer norm", b => Unary(b, [2, 77, 768], x => b.LayerNorm(x, Vector(b, 768, 1), Vector(b, 768, 2), 1e-5f)));
+        yield return ("layer norm 8192×640, offset mean", b => Unary(b, [2, 4096, 640], x => { using var shifted = b.Affine(x, 1f, 3f); return b.LayerNorm(shifted, Vector(b, 640, 1), Vector(b, 640, 2), 1e-5f); }));
+        yield return ("layer norm 1000 ch, no bias", b => Unary(b, [3, 1000], x => b.LayerNorm(x, Vector(b, 1000, 1), null, 1e-5f)));
+        yield return ("layer norm 2050 ch (element path)", b => Unary(b, [3, 2050], x => b.LayerNorm(x, Vector(b, 2050, 1), Vector(b, 2050, 2), 1e-5f)));
         foreach (var fn in Enum.GetValues<Activation>())
             yield return ($"activate {fn}", b => Unary(b, [1000], x => b.Activate(x, fn)));
         yield return ("geglu", b => Unary(b, [3, 64], x => b.Geglu(x)));
@@ -168,7 +175,11 @@ internal static class CudaCheck
         return worst / scale;
     }
 
-    private static double UNetFixtureError(IBackend gpu, string root, string family)
+    /// <summary>
+    /// The fixture's UNet output against diffusers'; and, as CUDA graphs: the second call (captured) against the
+    /// first (eager), the third (replayed on another latent) against an eager call on that latent.
+    /// </summary>
+    private static (double Error, double GraphError) UNetFixtureError(CudaBackend gpu, string root, string family)
     {
         string dir = Path.Combine(root, "tests", "fixtures", "models", family);
         using var checkpoint = Checkpoint.Open(Path.Combine(dir, "diffusers"));
@@ -196,8 +207,22 @@ internal static class CudaCheck
         using var ids = sdxl ? Plain("unet_time_ids") : null;
         using var output = unet.Forward(x, t, ctx, te, ids);
         using var expectedTensor = Nhwc("unet_out");
-        var expected = expectedTensor.ToArray();
-        var actual = output.ToArray();
+
+        long replays = gpu.GraphStatistics.Replays;
+        using var captured = unet.Forward(x, t, ctx, te, ids);
+        using var x2 = gpu.Affine(x, -0.5f, 0.1f);
+        using var replayed = unet.Forward(x2, t, ctx, te, ids);
+        gpu.UseGraphs = false;
+        using var eager2 = unet.Forward(x2, t, ctx, te, ids);
+        gpu.UseGraphs = true;
+        double graphError = gpu.GraphStatistics.Replays == replays + 2
+            ? Math.Max(RelativeL2(output.ToArray(), captured.ToArray()), RelativeL2(eager2.ToArray(), replayed.ToArray()))
+            : double.PositiveInfinity;
+        return (RelativeL2(expectedTensor.ToArray(), output.ToArray()), graphError);
+    }
+
+    private static double RelativeL2(float[] expected, float[] actual)
+    {
         double num = 0, den = 0;
         for (int i = 0; i < expected.Length; i++)
         {

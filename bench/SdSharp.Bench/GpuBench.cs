@@ -23,19 +23,17 @@ internal static class GpuBench
         using var gpu = CudaBackend.Create(dtype);
         Console.WriteLine($"backend: {gpu.Name}");
         var ours = new Dictionary<string, (double Ms, double PeakMb)>();
+        var withoutGraphs = new Dictionary<string, (double Ms, double PeakMb)>(); // the same steps without CUDA graphs
         using (var sd15 = Checkpoint.Open(Path.Combine(modelsDir, "sd15")))
         {
             using (var unet = new UNetModel(gpu, sd15.Unet, sd15.UnetConfig))
             {
-                using (var inputs = new StepInputs(gpu, 64, 768, null)) ours["sd15_step"] = Time(gpu, () => inputs.Step(unet));
-                var profiled = new ProfilingBackend(gpu);
-                using var unetProfiled = new UNetModel(profiled, sd15.Unet, sd15.UnetConfig);
-                using var profiledInputs = new StepInputs(profiled, 64, 768, null);
-                profiledInputs.Step(unetProfiled);
-                profiled.Reset();
-                profiledInputs.Step(unetProfiled);
-                Console.WriteLine("SD 1.5 step, by op (synchronised after every op, so slower than the real step):");
-                Console.WriteLine(profiled.Report());
+                using (var inputs = new StepInputs(gpu, 64, 768, null))
+                {
+                    ours["sd15_step"] = Time(gpu, () => inputs.Step(unet));
+                    withoutGraphs["sd15_step"] = WithoutGraphs(gpu, () => Time(gpu, () => inputs.Step(unet)));
+                }
+                Profile(gpu, sd15, "SD 1.5", 64, 768, null);
             }
             var vaeConfig = VaeConfig.FromDiffusers(((DiffusersFolder)sd15.File).Component("vae").Config);
             using var vae = new AutoencoderKL(gpu, sd15.Vae!, vaeConfig);
@@ -44,12 +42,22 @@ internal static class GpuBench
         }
         using (var sdxl = Checkpoint.Open(Path.Combine(modelsDir, "sdxl")))
         using (var unet = new UNetModel(gpu, sdxl.Unet, sdxl.UnetConfig))
-        using (var inputs = new StepInputs(gpu, 128, 2048, 1280))
-            ours["sdxl_step"] = Time(gpu, () => inputs.Step(unet));
+        {
+            using (var inputs = new StepInputs(gpu, 128, 2048, 1280))
+            {
+                ours["sdxl_step"] = Time(gpu, () => inputs.Step(unet));
+                withoutGraphs["sdxl_step"] = WithoutGraphs(gpu, () => Time(gpu, () => inputs.Step(unet)));
+            }
+            Profile(gpu, sdxl, "SDXL", 128, 2048, 1280);
+        }
 
         using var reference = JsonDocument.Parse(File.ReadAllBytes(diffusersJson));
         var r = reference.RootElement;
-        if (r.TryGetProperty("sd15_image_512", out _)) ours["sd15_image_512"] = WholeImage(gpu, Path.Combine(modelsDir, "sd15"));
+        if (r.TryGetProperty("sd15_image_512", out _))
+        {
+            ours["sd15_image_512"] = WholeImage(gpu, Path.Combine(modelsDir, "sd15"));
+            withoutGraphs["sd15_image_512"] = WithoutGraphs(gpu, () => WholeImage(gpu, Path.Combine(modelsDir, "sd15")));
+        }
         Console.WriteLine($"device: {r.GetProperty("device").GetString()}, torch {r.GetProperty("torch").GetString()}");
         Console.WriteLine($"{"work",-18} {"SdSharp ms",11} {"peak MB",8} | {"diffusers eager",15} {"peak MB",8} {"ratio",6} | {"reduce-overhead",15} {"ratio",6}");
         foreach (var (name, (ms, peak)) in ours)
@@ -60,6 +68,9 @@ internal static class GpuBench
             Console.WriteLine(FormattableString.Invariant($"{name,-18} {ms,11:F2} {peak,8:F0} | {eager,15:F2} {eagerPeak,8:F0} {ms / eager,6:F2} | {compiled}"));
         }
         Console.WriteLine("(ms per call, mean of 20 after 3 warm-ups, of 3 after 1 for a whole image; ratio = SdSharp / diffusers, below 1 is faster; peak = memory in live tensors)");
+        foreach (var (name, (ms, peak)) in withoutGraphs)
+            Console.WriteLine(FormattableString.Invariant($"{name} without CUDA graphs: {ms:F2} ms, peak {peak:F0} MB"));
+        Console.WriteLine(gpu.GraphStatistics);
         return 0;
     }
 
@@ -77,6 +88,32 @@ internal static class GpuBench
             CfgScale = 7, Width = 512, Height = 512, Seed = 1,
         };
         return Time(gpu, () => generator.Generate(request), warmups: 1, runs: 3);
+    }
+
+    /// <summary>Where a guided step's time goes, by op (a second copy of the UNet on a profiling wrapper).</summary>
+    private static void Profile(CudaBackend gpu, Checkpoint checkpoint, string label, int latent, int contextDim, int? pooled)
+    {
+        var profiled = new ProfilingBackend(gpu);
+        using var unet = new UNetModel(profiled, checkpoint.Unet, checkpoint.UnetConfig);
+        using var inputs = new StepInputs(profiled, latent, contextDim, pooled);
+        inputs.Step(unet);
+        profiled.Reset();
+        inputs.Step(unet);
+        Console.WriteLine($"{label} step, by op (synchronised after every op, so slower than the real step):");
+        Console.WriteLine(profiled.Report());
+    }
+
+    private static (double Ms, double PeakMb) WithoutGraphs(CudaBackend gpu, Func<(double, double)> measure)
+    {
+        gpu.UseGraphs = false;
+        try
+        {
+            return measure();
+        }
+        finally
+        {
+            gpu.UseGraphs = true;
+        }
     }
 
     private static (double Ms, double PeakMb) Time(CudaBackend gpu, Action work, int warmups = 3, int runs = 20)

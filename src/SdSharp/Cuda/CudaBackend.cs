@@ -6,6 +6,16 @@ using SdSharp.Tensors;
 
 namespace SdSharp.Cuda;
 
+/// <summary>Graphs captured and replayed by a backend's networks; the message of the last capture that failed.</summary>
+public sealed class GraphCounts
+{
+    public int Captured { get; internal set; }
+    public long Replays { get; internal set; }
+    public string? Failure { get; internal set; }
+
+    public override string ToString() => $"CUDA graphs: {Captured} captured, {Replays} replays" + (Failure == null ? "" : $", a capture failed: {Failure}");
+}
+
 /// <summary>
 /// The CUDA backend: activations and weights in fp16 (default) or bf16 (fp32 for checks), products on cuBLASLt
 /// with fp32 accumulation and bias/residual epilogues, everything else in SdSharp's own NVRTC-compiled kernels.
@@ -83,8 +93,38 @@ public sealed unsafe class CudaBackend : IBackend
     {
         var type = dtype ?? ComputeType;
         long bytes = Math.Max(1, shape.ElementCount * type.Size());
-        return new Tensor(this, new CudaStorage(_device, _device.Allocate(bytes, weight), bytes, weight), 0, shape, type);
+        ulong pointer = _device.Allocate(bytes, weight, out var arena);
+        return new Tensor(this, new CudaStorage(_device, pointer, bytes, weight, arena), 0, shape, type);
     }
+
+    /// <summary>A new tensor holding a copy of <paramref name="source"/>'s elements (any dtype), or just its shape and dtype.</summary>
+    internal Tensor Copy(Tensor source, bool contents = true)
+    {
+        _device.MakeCurrent();
+        var y = Allocate(source.Shape, source.DType);
+        if (contents) CopyInto(y, source);
+        return y;
+    }
+
+    /// <summary>Copies the elements of <paramref name="source"/> into <paramref name="destination"/> (same shape and dtype), in stream order.</summary>
+    internal void CopyInto(Tensor destination, Tensor source)
+    {
+        if (!destination.Shape.Equals(source.Shape) || destination.DType != source.DType)
+            throw new ArgumentException($"copy of a {source.DType} {source.Shape} into a {destination.DType} {destination.Shape}");
+        if (source.Backend is not CudaBackend) throw new ArgumentException($"a tensor on {source.Backend.Name} is not on a GPU");
+        _device.Cu.Check(_device.Cu.cuMemcpyDtoDAsync(Ptr(destination), Ptr(source), (nuint)(source.ElementCount * source.DType.Size()), _device.Stream), "cuMemcpyDtoDAsync");
+    }
+
+    /// <summary>
+    /// Whether networks replay their steps as CUDA graphs (<see cref="CreateReplayCache"/>); on unless the
+    /// environment sets SDSHARP_CUDA_GRAPHS=0. Read at every call, so it can be switched to compare.
+    /// </summary>
+    public bool UseGraphs { get; set; } = Environment.GetEnvironmentVariable("SDSHARP_CUDA_GRAPHS") != "0";
+
+    public IReplayCache CreateReplayCache() => new CudaGraphs(this, _device);
+
+    /// <summary>What the networks' graphs did so far: for benchmarks and checks, which must know a replay happened.</summary>
+    public GraphCounts GraphStatistics { get; } = new();
 
     private static ulong Ptr(Tensor t)
     {
@@ -499,7 +539,8 @@ public sealed unsafe class CudaBackend : IBackend
         _device.MakeCurrent();
         var y = Allocate(x.Shape);
         ulong b = bias == null ? P(weight, "weight") : P(bias, "bias");
-        _device.Launch(_k["layernorm"], (uint)Math.Min(rows, 65535), 1, 256,
+        // One warp per row, eight rows per block.
+        _device.Launch(_k["layernorm"], (uint)Math.Min((rows + 7) / 8, 65535), 1, 256,
             _args.Reset().Add(P(x, "LayerNorm input")).Add(Ptr(y)).Add(P(weight, "weight")).Add(b).Add(rows).Add(channels).Add(eps).Add(bias == null ? 0 : 1));
         return y;
     }

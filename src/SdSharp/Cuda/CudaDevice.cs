@@ -92,9 +92,26 @@ internal sealed unsafe class CudaDevice : IDisposable
     public static long RoundSize(long bytes, bool exact = false) =>
         bytes <= 1 << 20 || exact ? Math.Max(512, (bytes + 511) / 512 * 512) : (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20);
 
-    public ulong Allocate(long bytes, bool exact = false)
+    public ulong Allocate(long bytes, bool exact = false) => Allocate(bytes, exact, out _);
+
+    /// <summary>
+    /// A block of at least <paramref name="bytes"/>. While a graph is being captured the block is a part of that
+    /// graph's arena, named in <paramref name="arena"/>: the graph writes it at every replay.
+    /// </summary>
+    public ulong Allocate(long bytes, bool exact, out GraphArena? arena)
     {
-        long size = RoundSize(bytes, exact);
+        lock (_freeBlocks)
+        {
+            arena = _capturing;
+            if (arena != null) return arena.Next(RoundSize(bytes, exact: true));
+        }
+        ulong pointer = CachedOrNew(RoundSize(bytes, exact));
+        lock (_freeBlocks) _tracing?.Allocated(pointer, RoundSize(bytes, exact: true));
+        return pointer;
+    }
+
+    private ulong CachedOrNew(long size)
+    {
         lock (_freeBlocks)
         {
             InUseBytes += size;
@@ -108,21 +125,103 @@ internal sealed unsafe class CudaDevice : IDisposable
             ReleaseCached();
             result = Cu.cuMemAlloc(&pointer, (nuint)size);
         }
+        if (result != 0)
+            lock (_freeBlocks) InUseBytes -= size;
         Cu.Check(result, $"cuMemAlloc({size} bytes)");
-        ReservedBytes += size;
-        PeakReservedBytes = Math.Max(PeakReservedBytes, ReservedBytes);
+        lock (_freeBlocks)
+        {
+            ReservedBytes += size;
+            PeakReservedBytes = Math.Max(PeakReservedBytes, ReservedBytes);
+        }
         return pointer;
     }
 
-    public void Free(ulong pointer, long bytes, bool exact = false)
+    /// <summary>
+    /// Returns a block to the cache. A part of a graph's arena goes back with the arena; a block freed while a
+    /// graph is captured is kept from the cache while that graph lives (a replay may still read it).
+    /// </summary>
+    public void Free(ulong pointer, long bytes, bool exact = false, GraphArena? arena = null)
     {
+        if (arena != null) return;
         lock (_freeBlocks)
         {
             if (_disposed) return;
             long size = RoundSize(bytes, exact);
+            if (_capturing != null)
+            {
+                _capturing.Retained.Add((size, pointer));
+                return;
+            }
+            _tracing?.Freed(pointer);
             InUseBytes -= size;
-            if (!_freeBlocks.TryGetValue(size, out var stack)) _freeBlocks[size] = stack = new Stack<ulong>();
-            stack.Push(pointer);
+            CacheBlock(size, pointer);
+        }
+    }
+
+    private void CacheBlock(long size, ulong pointer)
+    {
+        if (!_freeBlocks.TryGetValue(size, out var stack)) _freeBlocks[size] = stack = new Stack<ulong>();
+        stack.Push(pointer);
+    }
+
+    // ---- CUDA graphs: an eager call traced, then the same call recorded instead of run, in a planned arena ----
+
+    private AllocationTrace? _tracing;
+    private GraphArena? _capturing;
+
+    /// <summary>Records the allocations made (and freed) until <see cref="EndTrace"/>.</summary>
+    public void BeginTrace(AllocationTrace trace)
+    {
+        lock (_freeBlocks) _tracing = trace;
+    }
+
+    public void EndTrace()
+    {
+        lock (_freeBlocks) _tracing = null;
+    }
+
+    /// <summary>Gives the arena its memory and starts recording the stream's work; allocations until the end come from the arena.</summary>
+    public void BeginCapture(GraphArena arena)
+    {
+        lock (_freeBlocks)
+        {
+            if (_capturing != null) throw new InvalidOperationException("a graph is already being captured");
+            arena.Base = CachedOrNew(arena.Bytes);
+            // Relaxed: driver calls made meanwhile (cuMemAlloc, library set-up) do not end the capture.
+            int result = Cu.cuStreamBeginCapture(Stream, 2 /* CU_STREAM_CAPTURE_MODE_RELAXED */);
+            if (result != 0)
+            {
+                InUseBytes -= arena.Bytes;
+                CacheBlock(arena.Bytes, arena.Base);
+                Cu.Check(result, "cuStreamBeginCapture");
+            }
+            _capturing = arena;
+        }
+    }
+
+    /// <summary>Stops recording; returns the graph (the caller destroys it), or throws when the capture failed.</summary>
+    public nint EndCapture()
+    {
+        lock (_freeBlocks) _capturing = null;
+        nint graph;
+        int result = Cu.cuStreamEndCapture(Stream, &graph);
+        if (result != 0 && graph != 0) Cu.cuGraphDestroy(graph);
+        Cu.Check(result, "cuStreamEndCapture");
+        return graph;
+    }
+
+    /// <summary>Gives a dead graph's arena, and the blocks it kept, back to the cache (the caller has waited for its last replay).</summary>
+    public void Release(GraphArena arena)
+    {
+        lock (_freeBlocks)
+        {
+            if (_disposed) return;
+            foreach (var (size, pointer) in arena.Retained.Append((arena.Bytes, arena.Base)))
+            {
+                InUseBytes -= size;
+                CacheBlock(size, pointer);
+            }
+            arena.Retained.Clear();
         }
     }
 
@@ -260,9 +359,9 @@ internal sealed unsafe class KernelArgs : IDisposable
 }
 
 /// <summary>Device memory behind a CUDA tensor; returned to the device's cache when the last tensor over it is disposed.</summary>
-internal sealed class CudaStorage(CudaDevice device, ulong pointer, long byteLength, bool exact = false) : Storage
+internal sealed class CudaStorage(CudaDevice device, ulong pointer, long byteLength, bool exact = false, GraphArena? arena = null) : Storage
 {
     public ulong Pointer { get; } = pointer;
     public override long ByteLength { get; } = byteLength;
-    protected override void Free() => device.Free(Pointer, ByteLength, exact);
+    protected override void Free() => device.Free(Pointer, ByteLength, exact, arena);
 }

@@ -88,6 +88,9 @@ public interface IBackend : IDisposable
     /// </summary>
     IBackend CreateSibling(DType computeType);
 
+    /// <summary>Where a network's repeated calls can be recorded once and replayed (CUDA graphs); null where the backend cannot.</summary>
+    IReplayCache? CreateReplayCache() => null;
+
     // ---- memory and transfers ----
 
     Tensor Full(Shape shape, float value);

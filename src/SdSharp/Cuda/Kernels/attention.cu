@@ -33,29 +33,89 @@ __device__ __forceinline__ void mma(float* d, const u32* a, u32 b0, u32 b1)
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+__device__ __forceinline__ u32 shared_address(const void* p)
+{
+    u32 address;
+    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(p));
+    return address;
+}
+
+// Four (or two) 8×8 blocks of 16-bit values from shared memory, each thread getting row lane/4, columns
+// 2·(lane%4) and the next of each: with keys as rows and head dimensions as columns, the B fragments of Kᵀ.
+// Lanes 8i … 8i+7 name the rows of block i.
+__device__ __forceinline__ void ldmatrix_x4(u32* r, const u16* row)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)));
+}
+
+__device__ __forceinline__ void ldmatrix_x2(u32* r, const u16* row)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];" : "=r"(r[0]), "=r"(r[1]) : "r"(shared_address(row)));
+}
+
 // Two 8×8 blocks of 16-bit values from shared memory, transposed: the B fragments of two adjacent n-tiles when
 // the rows given are keys and the columns head dimensions (lanes 0–15 name rows of the first, 16–31 of the second).
 __device__ __forceinline__ void ldmatrix_x4_trans(u32* r, const u16* row)
 {
-    u32 address;
-    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(row));
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(address));
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)));
 }
+
+// 16 bytes from global to shared memory without passing through registers (zeros when !inside); the copies a
+// thread issued are waited for per commit group, so the next tile loads while this one is computed on.
+__device__ __forceinline__ void copy_async16(u16* shared, const u16* global, bool inside)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(shared_address(shared)), "l"(global), "r"(inside ? 16 : 0));
+}
+__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;"); }
+template <int PENDING> __device__ __forceinline__ void copy_async_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(PENDING)); }
 
 __device__ __forceinline__ float exp2_approx(float x) { float y; asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }
 
 // Two adjacent 16-bit values as one 32-bit load, zero past the head's d columns (d is even).
 __device__ __forceinline__ u32 load_pair(const u16* row, int col, int d) { return col < d ? *(const u32*)(row + col) : 0u; }
 
+// Keys key0 … key0+63 of K and V into shared tiles, zeros past lk and past the head's d columns. When d is a
+// multiple of 8 (SD's 40, 64, 80, 160) by asynchronous 16-byte copies; otherwise by 32-bit loads and stores.
+template <int DP>
+__device__ __forceinline__ void load_tile(u16 (*kTile)[DP + KPAD], u16 (*vTile)[DP + KPAD], const u16* kBase, const u16* vBase,
+    int key0, int lk, int d, int stride)
+{
+    if (d % 8 == 0)
+    {
+        for (int i = threadIdx.x; i < KEYS * DP / 8; i += WARPS * 32)
+        {
+            int r = i / (DP / 8), c = (i % (DP / 8)) * 8;
+            bool inside = key0 + r < lk && c < d;
+            long long offset = inside ? (long long)(key0 + r) * stride + c : 0;
+            copy_async16(&kTile[r][c], kBase + offset, inside);
+            copy_async16(&vTile[r][c], vBase + offset, inside);
+        }
+    }
+    else
+    {
+        for (int i = threadIdx.x; i < KEYS * DP / 2; i += WARPS * 32)
+        {
+            int r = i / (DP / 2), c = (i % (DP / 2)) * 2;
+            bool inside = key0 + r < lk;
+            *(u32*)&kTile[r][c] = inside ? load_pair(kBase + (long long)(key0 + r) * stride, c, d) : 0u;
+            *(u32*)&vTile[r][c] = inside ? load_pair(vBase + (long long)(key0 + r) * stride, c, d) : 0u;
+        }
+    }
+    copy_async_commit();
+}
+
 // MT: 16-row query tiles per warp. Two (32 rows) make every K and V fragment read from shared memory feed two
 // products, halving shared-memory traffic per FLOP; head sizes over 80 keep one, or the accumulators would spill.
-template <int DP, int MT>
+// STAGES: shared K/V tiles; with two, the next tile is copied in while this one is computed on (the two fit in the
+// 48 KB of static shared memory up to head size 80).
+template <int DP, int MT, int STAGES>
 __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const u16* __restrict__ k, const u16* __restrict__ v,
     u16* __restrict__ y, int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal)
 {
-    __shared__ __align__(16) u16 kTile[KEYS][DP + KPAD];   // K rows: key × dim
-    __shared__ __align__(16) u16 vTile[KEYS][DP + KPAD];   // V rows, read transposed by ldmatrix
+    __shared__ __align__(16) u16 kTiles[STAGES][KEYS][DP + KPAD];   // K rows: key × dim
+    __shared__ __align__(16) u16 vTiles[STAGES][KEYS][DP + KPAD];   // V rows, read transposed by ldmatrix
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int group = lane >> 2, quad = lane & 3;           // mma fragment coordinates: row group, thread in group
@@ -66,6 +126,11 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
     const u16* qBase = q + (long long)batch * lq * stride + headOffset;
     const u16* kBase = k + (long long)batch * lk * stride + headOffset;
     const u16* vBase = v + (long long)batch * lk * stride + headOffset;
+
+    // With a causal mask no query of this block sees keys past its last row.
+    const int keyEnd = causal ? min(lk, (int)(blockIdx.x + 1) * blockRows) : lk;
+    const int tiles = (keyEnd + KEYS - 1) / KEYS;
+    load_tile<DP>(kTiles[0], vTiles[0], kBase, vBase, 0, lk, d, stride);
 
     // The warp's Q rows as A fragments: per query tile, one per 16 columns of the head.
     u32 qa[MT][DP / 16][4];
@@ -96,34 +161,19 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
 #pragma unroll
     for (int m = 0; m < MT; m++) rowMax[m][0] = rowMax[m][1] = NEG_INF, rowSum[m][0] = rowSum[m][1] = 0.0f;
 
-    // With a causal mask no query of this block sees keys past its last row.
-    int keyEnd = causal ? min(lk, (int)(blockIdx.x + 1) * blockRows) : lk;
-    for (int key0 = 0; key0 < keyEnd; key0 += KEYS)
+    for (int tile = 0; tile < tiles; tile++)
     {
-        __syncthreads(); // the previous tile is no longer read
-        if (d % 8 == 0)
+        const int key0 = tile * KEYS, stage = STAGES == 2 ? tile & 1 : 0;
+        if (STAGES == 2 && tile + 1 < tiles)
         {
-            // 16-byte loads: rows, offsets and d are all multiples of 8 elements.
-            for (int i = threadIdx.x; i < KEYS * DP / 8; i += WARPS * 32)
-            {
-                int r = i / (DP / 8), c = (i % (DP / 8)) * 8;
-                bool inside = key0 + r < lk && c < d;
-                u32x4 zero = {0u, 0u, 0u, 0u};
-                *(u32x4*)&kTile[r][c] = inside ? *(const u32x4*)(kBase + (long long)(key0 + r) * stride + c) : zero;
-                *(u32x4*)&vTile[r][c] = inside ? *(const u32x4*)(vBase + (long long)(key0 + r) * stride + c) : zero;
-            }
+            // The other stage was last read in the previous iteration, which ended with a barrier.
+            load_tile<DP>(kTiles[stage ^ 1], vTiles[stage ^ 1], kBase, vBase, key0 + KEYS, lk, d, stride);
+            copy_async_wait<1>();
         }
-        else
-        {
-            for (int i = threadIdx.x; i < KEYS * DP / 2; i += WARPS * 32)
-            {
-                int r = i / (DP / 2), c = (i % (DP / 2)) * 2;
-                bool inside = key0 + r < lk;
-                *(u32*)&kTile[r][c] = inside ? load_pair(kBase + (long long)(key0 + r) * stride, c, d) : 0u;
-                *(u32*)&vTile[r][c] = inside ? load_pair(vBase + (long long)(key0 + r) * stride, c, d) : 0u;
-            }
-        }
-        __syncthreads();
+        else copy_async_wait<0>();
+        __syncthreads(); // this tile's copies, from every thread, have landed
+        u16 (*kTile)[DP + KPAD] = kTiles[stage];
+        u16 (*vTile)[DP + KPAD] = vTiles[stage];
 
         // S = Q·Kᵀ for each query tile × 64 keys: 8 tiles of 16×8; each K fragment serves every query tile.
         float s[MT][KEYS / 8][4];
@@ -133,12 +183,26 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
 #pragma unroll
             for (int m = 0; m < MT; m++) s[m][j][0] = s[m][j][1] = s[m][j][2] = s[m][j][3] = 0.0f;
 #pragma unroll
-            for (int t = 0; t < DP / 16; t++)
+            for (int t = 0; t < DP / 16; t += 2)
             {
-                const u16* kr = &kTile[j * 8 + group][t * 16 + quad * 2];
-                u32 b0 = *(const u32*)kr, b1 = *(const u32*)(kr + 8);
+                if (t + 1 < DP / 16)
+                {
+                    u32 b[4]; // dims t·16 … t·16+31 of 8 keys: the B fragments of head tiles t and t + 1
+                    ldmatrix_x4(b, &kTile[j * 8 + (lane & 7)][t * 16 + (lane >> 3) * 8]);
 #pragma unroll
-                for (int m = 0; m < MT; m++) mma(s[m][j], qa[m][t], b0, b1);
+                    for (int m = 0; m < MT; m++)
+                    {
+                        mma(s[m][j], qa[m][t], b[0], b[1]);
+                        mma(s[m][j], qa[m][t + 1], b[2], b[3]);
+                    }
+                }
+                else
+                {
+                    u32 b[2];
+                    ldmatrix_x2(b, &kTile[j * 8 + (lane & 7)][t * 16 + ((lane >> 3) & 1) * 8]);
+#pragma unroll
+                    for (int m = 0; m < MT; m++) mma(s[m][j], qa[m][t], b[0], b[1]);
+                }
             }
         }
 
@@ -219,7 +283,10 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
                 }
             }
         }
+        __syncthreads(); // every warp is done with this stage before it is refilled
+        if (STAGES == 1 && tile + 1 < tiles) load_tile<DP>(kTiles[0], vTiles[0], kBase, vBase, key0 + KEYS, lk, d, stride);
     }
+    copy_async_wait<0>(); // lk = 0: the first tile's copies were issued all the same
 
 #pragma unroll
     for (int m = 0; m < MT; m++)
@@ -250,9 +317,10 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
 // One entry point per padded head size (SD: 40→48, 64, 80, 160; others up to 160). A block covers
 // WARPS·16·FLASH_TILES(DP) query rows; TWO_TILES_UP_TO comes from the backend, which sizes the grid by it.
 #define FLASH_TILES(DP) ((DP) <= TWO_TILES_UP_TO ? 2 : 1)
+#define FLASH_STAGES(DP) ((DP) <= 80 ? 2 : 1)
 #define FLASH(DP) \
     extern "C" __global__ void __launch_bounds__(WARPS * 32) flash_attention_##DP(const u16* q, const u16* k, const u16* v, u16* y, \
         int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal) \
-    { flash_attention<DP, FLASH_TILES(DP)>(q, k, v, y, lq, lk, heads, d, stride, scaleLog2, causal); }
+    { flash_attention<DP, FLASH_TILES(DP), FLASH_STAGES(DP)>(q, k, v, y, lq, lk, heads, d, stride, scaleLog2, causal); }
 
 FLASH(16) FLASH(32) FLASH(48) FLASH(64) FLASH(80) FLASH(96) FLASH(112) FLASH(128) FLASH(144) FLASH(160)

@@ -311,21 +311,68 @@ extern "C" __global__ void groupnorm_apply(const T* x, T* y, const float* stats,
     }
 }
 
-// Layer norm: one block per row.
+__device__ __forceinline__ float warp_sum(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+    return v;
+}
+
+struct __align__(16) Vec16 { T e[16 / sizeof(T)]; };
+#define LN_VEC ((int)(16 / sizeof(T)))
+#define LN_VECTORS 8   // 16-byte vectors per lane held in registers: rows up to 32·8·LN_VEC wide (2048 in 16 bits)
+
+// Layer norm: one warp per row. SD's rows are 320–2048 wide: a block per row left most of its threads idle and
+// paid block-wide barriers twice per row. Rows that fit are read once, in 16-byte vectors kept in registers;
+// others (or unaligned ones) are read three times, element by element, from L1 after the first.
 extern "C" __global__ void layernorm(const T* x, T* y, const T* gamma, const T* beta, i64 rows, int channels, float eps, int hasBeta)
 {
-    __shared__ float shared[32];
-    for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
+    const int lane = threadIdx.x & 31, warpsPerBlock = blockDim.x >> 5;
+    const bool aligned = (((unsigned long long)x | (unsigned long long)y | (unsigned long long)gamma | (unsigned long long)(hasBeta ? beta : gamma)) & 15) == 0;
+    const bool vectors = aligned && channels % LN_VEC == 0 && channels <= 32 * LN_VECTORS * LN_VEC;
+    for (i64 r = (i64)blockIdx.x * warpsPerBlock + (threadIdx.x >> 5); r < rows; r += (i64)gridDim.x * warpsPerBlock)
     {
         const T* xr = x + r * channels;
+        T* yr = y + r * channels;
+        if (vectors)
+        {
+            float v[LN_VECTORS][LN_VEC];
+            float sum = 0.0f;
+#pragma unroll
+            for (int i = 0; i < LN_VECTORS; i++)
+            {
+                int c = (i * 32 + lane) * LN_VEC;
+                Vec16 raw = c < channels ? *(const Vec16*)(xr + c) : Vec16{};
+#pragma unroll
+                for (int e = 0; e < LN_VEC; e++) { v[i][e] = c < channels ? ld(raw.e[e]) : 0.0f; sum += v[i][e]; }
+            }
+            float mean = warp_sum(sum) / channels, squares = 0.0f;
+#pragma unroll
+            for (int i = 0; i < LN_VECTORS; i++)
+                if ((i * 32 + lane) * LN_VEC < channels)
+#pragma unroll
+                    for (int e = 0; e < LN_VEC; e++) { float d = v[i][e] - mean; squares += d * d; }
+            float rstd = rsqrtf(warp_sum(squares) / channels + eps);
+#pragma unroll
+            for (int i = 0; i < LN_VECTORS; i++)
+            {
+                int c = (i * 32 + lane) * LN_VEC;
+                if (c >= channels) continue;
+                Vec16 g = *(const Vec16*)(gamma + c), out;
+                Vec16 b = hasBeta ? *(const Vec16*)(beta + c) : Vec16{};
+#pragma unroll
+                for (int e = 0; e < LN_VEC; e++) out.e[e] = st((v[i][e] - mean) * rstd * ld(g.e[e]) + (hasBeta ? ld(b.e[e]) : 0.0f));
+                *(Vec16*)(yr + c) = out;
+            }
+            continue;
+        }
         float sum = 0.0f;
-        for (int c = threadIdx.x; c < channels; c += blockDim.x) sum += ld(xr[c]);
-        float mean = block_sum(sum, shared) / channels;
+        for (int c = lane; c < channels; c += 32) sum += ld(xr[c]);
+        float mean = warp_sum(sum) / channels;
         float squares = 0.0f;
-        for (int c = threadIdx.x; c < channels; c += blockDim.x) { float d = ld(xr[c]) - mean; squares += d * d; }
-        float rstd = rsqrtf(block_sum(squares, shared) / channels + eps);
-        for (int c = threadIdx.x; c < channels; c += blockDim.x)
-            y[r * channels + c] = st((ld(xr[c]) - mean) * rstd * ld(gamma[c]) + (hasBeta ? ld(beta[c]) : 0.0f));
+        for (int c = lane; c < channels; c += 32) { float d = ld(xr[c]) - mean; squares += d * d; }
+        float rstd = rsqrtf(warp_sum(squares) / channels + eps);
+        for (int c = lane; c < channels; c += 32)
+            yr[c] = st((ld(xr[c]) - mean) * rstd * ld(gamma[c]) + (hasBeta ? ld(beta[c]) : 0.0f));
     }
 }
 

@@ -75,6 +75,9 @@ public sealed class DeviceWeights : IDisposable
     /// <summary>The weights loaded as slots (those of linear and convolution layers), by canonical name.</summary>
     public IReadOnlyDictionary<string, WeightSlot> Slots => _slots;
 
+    /// <summary>Changes whenever a slot starts or stops using a replacement (recorded graphs read the tensors they were recorded with).</summary>
+    public long Version { get; private set; }
+
     /// <summary>Weights of the map the network never asked for.</summary>
     public IEnumerable<string> Unused => Map.Names.Where(n => !_used.Contains(n)).Order(StringComparer.Ordinal);
 
@@ -82,7 +85,7 @@ public sealed class DeviceWeights : IDisposable
     {
         Tensor tensor = Load(name, shape, matrix);
         TensorEntry? stored = Map.Contains(name) ? Map.Get(name) : null;
-        var slot = new WeightSlot(name, stored, shape, tensor);
+        var slot = new WeightSlot(name, stored, shape, tensor, () => Version++);
         // A stand-in for a missing weight is no slot: the load fails with the list of problems anyway.
         if (stored != null) _slots[name] = slot;
         return slot;

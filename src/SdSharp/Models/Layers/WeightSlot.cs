@@ -12,10 +12,12 @@ namespace SdSharp.Models.Layers;
 public sealed class WeightSlot
 {
     private readonly Tensor _original;
+    private readonly Action _changed;
     private Tensor? _replacement;
 
-    internal WeightSlot(string name, TensorEntry? stored, long[] shape, Tensor original)
+    internal WeightSlot(string name, TensorEntry? stored, long[] shape, Tensor original, Action changed)
     {
+        _changed = changed;
         Name = name;
         Stored = stored;
         Shape = shape;
@@ -46,8 +48,13 @@ public sealed class WeightSlot
         if (!replacement.Shape.Equals(_original.Shape))
             throw new ArgumentException($"{Name}: a replacement of shape {replacement.Shape} for a weight of shape {_original.Shape}");
         _replacement = replacement;
+        _changed();
     }
 
     /// <summary>Points the layer at the original again.</summary>
-    public void Restore() => _replacement = null;
+    public void Restore()
+    {
+        _replacement = null;
+        _changed();
+    }
 }

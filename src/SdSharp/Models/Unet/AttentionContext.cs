@@ -24,7 +24,20 @@ public interface IContextTransform
 /// </summary>
 public sealed class AttentionContext
 {
-    public IReadOnlyList<IContextTransform> Transforms { get; set; } = [];
+    public IReadOnlyList<IContextTransform> Transforms
+    {
+        get => _transforms;
+        set
+        {
+            _transforms = value;
+            Version++;
+        }
+    }
+
+    private IReadOnlyList<IContextTransform> _transforms = [];
+
+    /// <summary>Changes whenever <see cref="Transforms"/> is set.</summary>
+    public long Version { get; private set; }
 
     /// <summary>The key and value contexts for <paramref name="context"/>; new tensors go to <paramref name="owned"/>.</summary>
     internal (Tensor Key, Tensor Value) Apply(Tensor context, List<Tensor> owned)

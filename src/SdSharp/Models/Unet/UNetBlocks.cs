@@ -53,14 +53,17 @@ internal sealed class ResBlock : IUNetLayer
 
     public Tensor Forward(Tensor x, Tensor embSilu, Tensor context)
     {
-        using var normed = in_layers_0.Forward(x, silu: true);
-        using var h = in_layers_2.Forward(normed);
-        using var emb = emb_layers_1.Forward(embSilu);
-        using var perChannel = emb.Reshape(emb.Shape[0], 1, 1, _outChannels);
-        using var withTime = _backend.Binary(h, BinaryOp.Add, perChannel);
-        using var normed2 = out_layers_0.Forward(withTime, silu: true);
-        using var skip = skip_connection?.Forward(x);
-        return out_layers_3.Forward(normed2, residual: skip ?? x);
+        // Each intermediate is freed once the next is made: a step's peak memory (and its graph's arena) is what is alive at once.
+        Tensor h, withTime, normed2;
+        using (var normed = in_layers_0.Forward(x, silu: true)) h = in_layers_2.Forward(normed);
+        using (h)
+        using (var emb = emb_layers_1.Forward(embSilu))
+        using (var perChannel = emb.Reshape(emb.Shape[0], 1, 1, _outChannels))
+            withTime = _backend.Binary(h, BinaryOp.Add, perChannel);
+        using (withTime) normed2 = out_layers_0.Forward(withTime, silu: true);
+        using (normed2)
+        using (var skip = skip_connection?.Forward(x))
+            return out_layers_3.Forward(normed2, residual: skip ?? x);
     }
 }
 
@@ -189,9 +192,9 @@ internal sealed class FeedForward
 
     public Tensor Forward(Tensor x, Tensor residual)
     {
-        using var projected = net_0_proj.Forward(x);
-        using var gated = _backend.Geglu(projected);
-        return net_2.Forward(gated, residual);
+        Tensor gated;
+        using (var projected = net_0_proj.Forward(x)) gated = _backend.Geglu(projected); // the widest tensor of the block: gone before net.2
+        using (gated) return net_2.Forward(gated, residual);
     }
 }
 

@@ -19,6 +19,7 @@ public sealed class UNetModel : IDisposable
     private readonly UNetBlock middle_block;
     private readonly GroupNorm out_0;
     private readonly Conv2d out_2;
+    private readonly IReplayCache? _replays;
 
     public UNetModel(IBackend backend, WeightMap weights, UNetConfig config)
     {
@@ -88,6 +89,7 @@ public sealed class UNetModel : IDisposable
             out_0 = new GroupNorm(w.Child("out.0"), ch, groups, 1e-5f);
             out_2 = new Conv2d(w.Child("out.2"), ch, config.OutChannels, 3, pad: 1, padding: Padding);
             _weights.Complete();
+            _replays = backend.CreateReplayCache();
         }
         catch
         {
@@ -117,6 +119,16 @@ public sealed class UNetModel : IDisposable
     /// <param name="textEmbeds">SDXL: pooled text embedding [B, P].</param>
     /// <param name="timeIds">SDXL: original size, crop and target size (refiner: aesthetic score instead of target), [B, n].</param>
     public Tensor Forward(Tensor x, Tensor timesteps, Tensor context, Tensor? textEmbeds = null, Tensor? timeIds = null)
+    {
+        if (_replays == null) return Compute(x, timesteps, context, textEmbeds, timeIds);
+        Tensor?[] inputs = [x, timesteps, context, textEmbeds, timeIds];
+        string shape = string.Join(";", inputs.Select(t => t == null ? "-" : $"{t.DType}{t.Shape}"));
+        // What else decides the ops and the tensors they read: padding, hypernetworks, lent (LoRA) weights.
+        string state = FormattableString.Invariant($"{Padding.Mode}/{Attention.Version}/{_weights.Version}");
+        return _replays.Run(shape, state, inputs, i => Compute(i[0]!, i[1]!, i[2]!, i[3], i[4]));
+    }
+
+    private Tensor Compute(Tensor x, Tensor timesteps, Tensor context, Tensor? textEmbeds, Tensor? timeIds)
     {
         using var embSilu = TimeEmbedding(timesteps, textEmbeds, timeIds);
         var skips = new Stack<Tensor>();
@@ -176,5 +188,9 @@ public sealed class UNetModel : IDisposable
         return result;
     }
 
-    public void Dispose() => _weights.Dispose();
+    public void Dispose()
+    {
+        _replays?.Dispose();
+        _weights.Dispose();
+    }
 }

@@ -24,12 +24,13 @@ internal sealed class ResnetBlock
 
     public Tensor Forward(Tensor x)
     {
-        Tensor h;
+        // h is freed before conv2 runs: at full resolution every tensor alive here is tens of megabytes.
+        Tensor h, normed2;
         using (var normed = norm1.Forward(x, silu: true)) h = conv1.Forward(normed);
-        using (h)
-        using (var normed = norm2.Forward(h, silu: true))
+        using (h) normed2 = norm2.Forward(h, silu: true);
+        using (normed2)
         using (var skip = nin_shortcut?.Forward(x))
-            return conv2.Forward(normed, residual: skip ?? x);
+            return conv2.Forward(normed2, residual: skip ?? x);
     }
 }
 
