@@ -3,6 +3,7 @@ using SdSharp.Cuda;
 using SdSharp.IO;
 using SdSharp.Models;
 using SdSharp.Models.Unet;
+using SdSharp.Models.Vae;
 using SdSharp.Tensors;
 
 namespace SdSharp.Bench;
@@ -57,6 +58,18 @@ internal static class CudaCheck
                     failures++;
                     Console.WriteLine($"FAIL unet fixture {family}: {e.GetType().Name}: {e.Message}");
                 }
+            }
+            try
+            {
+                double error = TiledVaeError(gpu, repoRoot);
+                bool ok = error <= dtype switch { DType.F32 => 1e-4, DType.F16 => 3e-2, _ => 1e-1 };
+                if (!ok) failures++;
+                Console.WriteLine(FormattableString.Invariant($"{(ok ? "ok  " : "FAIL")} {"vae tiled decode sd1",-40} relative L2 vs diffusers' tiling {error:E2}"));
+            }
+            catch (Exception e)
+            {
+                failures++;
+                Console.WriteLine($"FAIL vae tiled decode: {e.GetType().Name}: {e.Message}");
             }
             Console.WriteLine($"peak device memory: {gpu.PeakMemoryBytes / 1e6:F0} MB; {gpu.GraphStatistics}");
         }
@@ -187,12 +200,8 @@ internal static class CudaCheck
         using var reference = SafetensorsFile.Open(Path.Combine(dir, "reference.safetensors"));
         Tensor Nhwc(string name)
         {
-            var e = reference.Find(name)!;
-            var v = e.ToFloat32();
-            int n = (int)e.Shape[0], c = (int)e.Shape[1], h = (int)e.Shape[2], w = (int)e.Shape[3];
-            var y = new float[v.Length];
-            for (int b = 0; b < n; b++) for (int ch = 0; ch < c; ch++) for (int i = 0; i < h * w; i++) y[(b * h * w + i) * c + ch] = v[(b * c + ch) * h * w + i];
-            return gpu.FromHost(y, new Shape(n, h, w, c));
+            var (values, shape) = NhwcValues(reference, name);
+            return gpu.FromHost(values, shape);
         }
         Tensor Plain(string name)
         {
@@ -219,6 +228,29 @@ internal static class CudaCheck
             ? Math.Max(RelativeL2(output.ToArray(), captured.ToArray()), RelativeL2(eager2.ToArray(), replayed.ToArray()))
             : double.PositiveInfinity;
         return (RelativeL2(expectedTensor.ToArray(), output.ToArray()), graphError);
+    }
+
+    /// <summary>The tiny SD 1.x VAE decoding in tiles against diffusers' enable_tiling (tests/fixtures/vae-tiling).</summary>
+    private static double TiledVaeError(CudaBackend gpu, string root)
+    {
+        using var checkpoint = Checkpoint.Open(Path.Combine(root, "tests", "fixtures", "models", "sd1", "diffusers"));
+        using var vae = new AutoencoderKL(gpu, checkpoint.Vae!, VaeConfig.FromDiffusers(((DiffusersFolder)checkpoint.File).Component("vae").Config)) { Tiling = true };
+        using var reference = SafetensorsFile.Open(Path.Combine(root, "tests", "fixtures", "vae-tiling", "sd1.safetensors"));
+        var (latentValues, latentShape) = NhwcValues(reference, "latent");
+        using var latent = gpu.FromHost(latentValues, latentShape);
+        using var decoded = vae.Decode(latent);
+        return RelativeL2(NhwcValues(reference, "decoded").Values, decoded.ToArray());
+    }
+
+    /// <summary>A fixture's NCHW tensor as NHWC values and shape.</summary>
+    private static (float[] Values, Shape Shape) NhwcValues(SafetensorsFile reference, string name)
+    {
+        var e = reference.Find(name)!;
+        var v = e.ToFloat32();
+        int n = (int)e.Shape[0], c = (int)e.Shape[1], h = (int)e.Shape[2], w = (int)e.Shape[3];
+        var y = new float[v.Length];
+        for (int b = 0; b < n; b++) for (int ch = 0; ch < c; ch++) for (int i = 0; i < h * w; i++) y[(b * h * w + i) * c + ch] = v[(b * c + ch) * h * w + i];
+        return (y, new Shape(n, h, w, c));
     }
 
     private static double RelativeL2(float[] expected, float[] actual)

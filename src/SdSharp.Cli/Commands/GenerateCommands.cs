@@ -72,13 +72,17 @@ internal static class GenerateCommands
         public readonly Option<string?> EmbeddingsDir = new("--embeddings-dir") { Description = "Folder of textual-inversion embeddings (default: embeddings beside the model)." };
         public readonly Option<string?> HypernetworkDir = new("--hypernetwork-dir") { Description = "Folder of hypernetworks for <hypernet:NAME:WEIGHT> (default: hypernetworks beside the model)." };
         public readonly Option<string?> Vae = new("--vae") { Description = "A VAE file to use instead of the checkpoint's own." };
+        public readonly Option<bool> VaeTiling = new("--vae-tiling")
+        {
+            Description = "Encode and decode in overlapping tiles of the VAE's training size, as diffusers' enable_tiling (less memory for large images; without it the VAE tiles only when an image does not fit).",
+        };
 
         public IEnumerable<Option> All() =>
         [
             Model, Prompt, Negative, Steps, Cfg, Sampler, Scheduler, Seed, Subseed, SubseedStrength, Width, Height, BatchSize, BatchCount,
             ClipSkip, Rng, Strength, Init, Mask, MaskBlur, InvertMask, Fill, OnlyMasked, OnlyMaskedPadding, ResizeMode, Hires, HiresScale,
             HiresSteps, HiresUpscaler, Refiner, RefinerSwitchAt, Tiling, Device, Precision, Output, LatentsOut, FromPng, Tokenizer, Prediction,
-            Lora, LoraDir, EmbeddingsDir, HypernetworkDir, Vae,
+            Lora, LoraDir, EmbeddingsDir, HypernetworkDir, Vae, VaeTiling,
         ];
     }
 
@@ -113,6 +117,8 @@ internal static class GenerateCommands
         var watch = Stopwatch.StartNew();
         using var model = StableDiffusionModel.Load(modelPath, backend, load);
         using var refiner = request.RefinerCheckpoint is string refinerPath ? StableDiffusionModel.Load(refinerPath, backend, load) : null;
+        bool vaeTiling = parse.GetValue(o.VaeTiling);
+        foreach (var m in refiner == null ? [model] : new[] { model, refiner }) m.Vae.Tiling = vaeTiling;
         var generator = new Generator(model)
         {
             ModelIdentity = (ModelHashes.ModelName(modelPath), File.Exists(modelPath) ? ModelHashes.Default.ShortHash(modelPath) : null),

@@ -127,6 +127,8 @@ internal sealed unsafe class CudaDevice : IDisposable
         }
         if (result != 0)
             lock (_freeBlocks) InUseBytes -= size;
+        if (result == 2)
+            throw new DeviceOutOfMemoryException($"{Name} is out of memory: {size / 1048576.0:F0} MiB more were needed, {InUseBytes / 1048576.0:F0} MiB are in use");
         Cu.Check(result, $"cuMemAlloc({size} bytes)");
         lock (_freeBlocks)
         {

@@ -61,20 +61,30 @@ public sealed class AutoencoderKL : IDisposable
     /// <summary>Weights the file holds for this network that the network does not use.</summary>
     public IEnumerable<string> UnusedWeights => _weights.Unused;
 
+    /// <summary>
+    /// Always encode and decode in tiles of <see cref="VaeConfig.SampleSize"/> pixels when the image is larger
+    /// (diffusers' enable_tiling, stable-diffusion.cpp's --vae-tiling). Without it, tiles are used only when the
+    /// whole image does not fit: the device ran out of memory, or an activation would pass 2³¹ elements.
+    /// </summary>
+    public bool Tiling { get; set; }
+
     /// <summary>The latent distribution of images [B, H, W, 3] with values in [-1, 1].</summary>
     public LatentDistribution Encode(Tensor image)
     {
         Check(image, Config.InChannels, "image");
         using var input = _compute == _backend ? null : _compute.FromHost(image.ToArray(), image.Shape);
-        Tensor moments = encoder.Forward(input ?? image);
-        if (quant_conv != null) moments = Activations.Replace(moments, quant_conv.Forward(moments));
-        using (moments)
-        {
-            int z = Config.LatentChannels;
-            var mean = ToPipeline(_compute.Slice(moments, 3, 0, z));
-            using var rawLogVar = _compute.Slice(moments, 3, z, z);
-            return new LatentDistribution(mean, ToPipeline(_compute.Clamp(rawLogVar, LatentDistribution.MinLogVar, LatentDistribution.MaxLogVar)));
-        }
+        int tile = Config.SampleSize;
+        using var moments = InTilesIfNeeded(input ?? image, tile, tile / Config.DownscaleFactor, EncodeMoments);
+        int z = Config.LatentChannels;
+        var mean = ToPipeline(_compute.Slice(moments, 3, 0, z));
+        using var rawLogVar = _compute.Slice(moments, 3, z, z);
+        return new LatentDistribution(mean, ToPipeline(_compute.Clamp(rawLogVar, LatentDistribution.MinLogVar, LatentDistribution.MaxLogVar)));
+    }
+
+    private Tensor EncodeMoments(Tensor image)
+    {
+        Tensor moments = encoder.Forward(image);
+        return quant_conv == null ? moments : Activations.Replace(moments, quant_conv.Forward(moments));
     }
 
     /// <summary>Images [B, h·8, w·8, 3], about [-1, 1] (not clamped), from unscaled latents [B, h, w, latent].</summary>
@@ -82,8 +92,32 @@ public sealed class AutoencoderKL : IDisposable
     {
         Check(latent, Config.LatentChannels, "latent");
         using var input = _compute == _backend ? null : _compute.FromHost(latent.ToArray(), latent.Shape);
-        using var z = post_quant_conv?.Forward(input ?? latent);
-        return ToPipeline(decoder.Forward(z ?? input ?? latent));
+        int tile = Config.SampleSize / Config.DownscaleFactor;
+        return ToPipeline(InTilesIfNeeded(input ?? latent, tile, Config.SampleSize, DecodeWhole));
+    }
+
+    private Tensor DecodeWhole(Tensor latent)
+    {
+        using var z = post_quant_conv?.Forward(latent);
+        return decoder.Forward(z ?? latent);
+    }
+
+    /// <summary>network(x) on the whole of x, or on tiles of <paramref name="inTile"/> pixels (<paramref name="outTile"/> out) when asked to or when the whole does not fit.</summary>
+    private Tensor InTilesIfNeeded(Tensor x, int inTile, int outTile, Func<Tensor, Tensor> network)
+    {
+        bool larger = x.Shape[1] > inTile || x.Shape[2] > inTile;
+        // The widest activation: the full-resolution side's pixels times the most channels any level has.
+        long pixels = (long)x.Shape[0] * x.Shape[1] * x.Shape[2] * (outTile > inTile ? (long)outTile / inTile * outTile / inTile : 1);
+        bool overflows = pixels * Config.LevelChannels.Max() >= int.MaxValue;
+        if (larger && (Tiling || overflows)) return TiledVae.Run(_compute, x, inTile, outTile, network);
+        try
+        {
+            return network(x);
+        }
+        catch (DeviceOutOfMemoryException) when (larger)
+        {
+            return TiledVae.Run(_compute, x, inTile, outTile, network);
+        }
     }
 
     /// <summary>A result of the compute backend handed over to the pipeline's (through the host; the original is disposed).</summary>

@@ -45,6 +45,9 @@ public sealed record VaeConfig
     /// </summary>
     public bool RequiresFullRange { get; init; }
 
+    /// <summary>The image size the VAE was trained on: the side of a tile when decoding or encoding in tiles (diffusers' sample_size).</summary>
+    public int SampleSize { get; init; } = 512;
+
     public int Levels => LevelChannels.Length;
 
     /// <summary>Image pixels per latent pixel along each side (8 for every SD VAE).</summary>
@@ -78,6 +81,7 @@ public sealed record VaeConfig
             NormGroups = c.GetInt("norm_num_groups", 32),
             ScalingFactor = scaling,
             ShiftFactor = (float)c.GetDouble("shift_factor", 0),
+            SampleSize = c.HasValue("sample_size") && c.GetIntOrIntArray("sample_size", 1) is [> 0 and var size, ..] ? size : 512,
             MidAttention = c.GetBool("mid_block_add_attention", true),
             QuantConv = c.GetBool("use_quant_conv", true),
             PostQuantConv = c.GetBool("use_post_quant_conv", true),
@@ -115,6 +119,7 @@ public sealed record VaeConfig
             QuantConv = w.Contains("quant_conv.weight"),
             PostQuantConv = w.Contains("post_quant_conv.weight"),
             RequiresFullRange = scalingFactor == SdxlScalingFactor,
+            SampleSize = scalingFactor == SdxlScalingFactor ? 1024 : 512, // what diffusers' single-file configs say
         };
     }
 
