@@ -128,7 +128,7 @@ internal static class GenerateCommands
         if (!Console.IsErrorRedirected || verbose) console.Error.WriteLine($"{Checkpoint.Describe(model.Family)} model loaded on {backend.Name} in {watch.Elapsed.TotalSeconds:F1} s");
 
         var bar = new ProgressBar(console.Error, enabled: !Console.IsErrorRedirected);
-        var steps = new StepTimes();
+        var steps = new StepTimes(verbose ? backend : null); // only --verbose prints them, and only then is waiting worth it
         GenerationResult result;
         try
         {
@@ -288,14 +288,16 @@ internal static class GenerateCommands
 }
 
 /// <summary>The wall time of the base sampling pass's steps, for --verbose (the first step, which warms up, is left out).</summary>
-internal sealed class StepTimes
+internal sealed class StepTimes(IBackend? waitFor)
 {
     private long _first, _last;
     private int _steps;
 
+    /// <param name="p">A step has been issued. Its work may still be queued on a GPU: <c>waitFor</c> is waited for, so the times are the device's.</param>
     public void Report(GenerationProgress p)
     {
         if (p.Phase != "sampling" || p.Batch != 0) return;
+        waitFor?.Synchronize();
         long now = Stopwatch.GetTimestamp();
         if (_steps++ == 0) _first = now;
         _last = now;

@@ -106,29 +106,11 @@ public sealed unsafe class CpuBackend : IBackend
     }
 
     /// <summary>[O, I, taps] → [O, taps, I] for 2- or 4-byte elements, one output channel per task.</summary>
-    private void PermuteOihw(byte* src, byte* dst, int o, int i, int taps, int size)
-    {
-        long block = (long)i * taps;
+    private void PermuteOihw(byte* src, byte* dst, int o, int i, int taps, int size) =>
         _parallel.ForRanges(o, 16, (first, last) =>
         {
-            for (long oc = first; oc < last; oc++)
-            {
-                if (size == 2) Transpose((ushort*)src + oc * block, (ushort*)dst + oc * block, i, taps);
-                else Transpose((uint*)src + oc * block, (uint*)dst + oc * block, i, taps);
-            }
+            for (long oc = first; oc < last; oc++) WeightLayout.OihwToOhwi(src, dst, oc, i, taps, size);
         });
-    }
-
-    /// <summary>dst[t·rows + r] = src[r·cols + t]: one output channel's [I, taps] turned into [taps, I].</summary>
-    private static void Transpose<T>(T* src, T* dst, int rows, int cols) where T : unmanaged
-    {
-        for (int t = 0; t < cols; t++)
-        {
-            T* column = src + t;
-            T* row = dst + (long)t * rows;
-            for (int r = 0; r < rows; r++) row[r] = column[(long)r * cols];
-        }
-    }
 
     public void CopyToHost(Tensor tensor, Span<float> destination)
     {

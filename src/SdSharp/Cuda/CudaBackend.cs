@@ -33,7 +33,7 @@ public sealed unsafe class CudaBackend : IBackend
     private readonly CudaDevice _device;
     private readonly bool _ownsDevice;
     private readonly Dictionary<string, nint> _k;
-    /// <summary>Fused attention kernels by padded head size (16-bit compute types only).</summary>
+    /// <summary>Fused attention kernels by padded head size (16-bit compute types only), compiled when first needed.</summary>
     private readonly Dictionary<int, nint> _flash = [];
     private readonly KernelArgs _args = new();
     private readonly nint _lt;
@@ -47,11 +47,7 @@ public sealed unsafe class CudaBackend : IBackend
         _device = device;
         _ownsDevice = ownsDevice;
         ComputeType = computeType;
-        int code = computeType switch { DType.F16 => 0, DType.BF16 => 1, _ => 2 };
-        _k = device.LoadKernels("elementwise.cu", [$"SD_T={code}"], KernelNames);
-        if (computeType != DType.F32)
-            foreach (var (name, function) in device.LoadKernels("attention.cu", [$"SD_T={code}", $"TWO_TILES_UP_TO={FlashTwoTilesUpTo}"], [.. FlashHeadSizes.Select(p => $"flash_attention_{p}")]))
-                _flash[int.Parse(name["flash_attention_".Length..], System.Globalization.CultureInfo.InvariantCulture)] = function;
+        _k = device.LoadKernels("elementwise.cu", [KernelType], KernelNames);
         nint lt;
         CublasLt.Check(device.Lt.cublasLtCreate(&lt), "cublasLtCreate");
         _lt = lt;
@@ -72,6 +68,9 @@ public sealed unsafe class CudaBackend : IBackend
             throw;
         }
     }
+
+    /// <summary>The kernels' element type, as their sources number it (SD_T).</summary>
+    private string KernelType => $"SD_T={ComputeType switch { DType.F16 => 0, DType.BF16 => 1, _ => 2 }}";
 
     public string Name => $"cuda ({_device.Name}, sm_{_device.ComputeCapability}, {ComputeType.ToString().ToLowerInvariant()})";
     public DType ComputeType { get; }
@@ -214,28 +213,41 @@ public sealed unsafe class CudaBackend : IBackend
     {
         _device.MakeCurrent();
         var shape = new Shape(entry.Shape.Select(d => checked((int)d)).ToArray());
-        bool direct = shape.Rank != 4 && ((entry.Type == ElementType.F16 && ComputeType == DType.F16) ||
-            (entry.Type == ElementType.BF16 && ComputeType == DType.BF16) || (entry.Type == ElementType.F32 && ComputeType == DType.F32));
-        if (direct)
+        bool sameType = (entry.Type == ElementType.F16 && ComputeType == DType.F16) ||
+            (entry.Type == ElementType.BF16 && ComputeType == DType.BF16) || (entry.Type == ElementType.F32 && ComputeType == DType.F32);
+        if (shape.Rank != 4)
         {
             var t = Allocate(shape, weight: true);
-            UploadEntry(Ptr(t), entry);
+            if (sameType) UploadEntry(Ptr(t), entry);
+            else Upload(Ptr(t), Encode(entry.ToFloat32(), ComputeType));
             return t;
         }
-        float[] values = entry.ToFloat32();
-        if (shape.Rank == 4)
+        int o = shape[0], i = shape[1], taps = shape[2] * shape[3];
+        byte[] bytes;
+        if (sameType)
         {
-            int o = shape[0], i = shape[1], taps = shape[2] * shape[3];
-            var permuted = new float[values.Length];
-            for (int oc = 0; oc < o; oc++)
-                for (int ic = 0; ic < i; ic++)
-                    for (int tap = 0; tap < taps; tap++)
-                        permuted[((long)oc * taps + tap) * i + ic] = values[((long)oc * i + ic) * taps + tap];
-            values = permuted;
-            shape = new Shape(o, shape[2], shape[3], i);
+            // Permuted as stored: no conversion, one output channel per task.
+            bytes = new byte[entry.ByteLength];
+            fixed (byte* dst = bytes)
+            {
+                byte* src = entry.Pointer, to = dst;
+                int size = ComputeType.Size();
+                Parallel.For(0, o, oc => WeightLayout.OihwToOhwi(src, to, oc, i, taps, size));
+            }
         }
-        var tensor = Allocate(shape, weight: true);
-        Upload(Ptr(tensor), Encode(values, ComputeType));
+        else
+        {
+            float[] values = entry.ToFloat32();
+            var permuted = new float[values.Length];
+            fixed (float* src = values, dst = permuted)
+            {
+                byte* from = (byte*)src, to = (byte*)dst;
+                Parallel.For(0, o, oc => WeightLayout.OihwToOhwi(from, to, oc, i, taps, sizeof(float)));
+            }
+            bytes = Encode(permuted, ComputeType);
+        }
+        var tensor = Allocate(new Shape(o, shape[2], shape[3], i), weight: true);
+        Upload(Ptr(tensor), bytes);
         return tensor;
     }
 
@@ -462,6 +474,18 @@ public sealed unsafe class CudaBackend : IBackend
     /// <summary>Head sizes (padded to 16) with a fused kernel: SD's 40 (as 48), 64, 80 and 160 and the sizes between.</summary>
     private static readonly int[] FlashHeadSizes = [16, 32, 48, 64, 80, 96, 112, 128, 144, 160];
 
+    /// <summary>The fused kernel for a padded head size, or null (fp32, or a size without one).</summary>
+    private nint? Flash(int padded)
+    {
+        if (ComputeType == DType.F32 || !FlashHeadSizes.Contains(padded)) return null;
+        if (!_flash.TryGetValue(padded, out nint function))
+        {
+            string name = $"flash_attention_{padded}";
+            _flash[padded] = function = _device.LoadKernels("attention.cu", [KernelType, $"TWO_TILES_UP_TO={FlashTwoTilesUpTo}", $"FLASH_DP={padded}"], [name])[name];
+        }
+        return function;
+    }
+
     /// <summary>Up to this padded head size each warp takes two 16-row query tiles; beyond, its accumulators would spill.</summary>
     private const int FlashTwoTilesUpTo = 80;
 
@@ -477,7 +501,7 @@ public sealed unsafe class CudaBackend : IBackend
         _device.MakeCurrent();
         var y = Allocate(q.Shape);
         int padded = (d + 15) / 16 * 16;
-        if (d % 2 == 0 && _flash.TryGetValue(padded, out nint flash))
+        if (d % 2 == 0 && Flash(padded) is nint flash)
         {
             // Query rows per block: 4 warps × 16 × the kernel's query tiles per warp.
             // log2(e)/√d folds the softmax scale into the kernel's base-2 exponentials.

@@ -314,7 +314,7 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
         }
 }
 
-// One entry point per padded head size (SD: 40→48, 64, 80, 160; others up to 160). A block covers
+// The entry point for a padded head size (SD: 40→48, 64, 80, 160; others up to 160). A block covers
 // WARPS·16·FLASH_TILES(DP) query rows; TWO_TILES_UP_TO comes from the backend, which sizes the grid by it.
 #define FLASH_TILES(DP) ((DP) <= TWO_TILES_UP_TO ? 2 : 1)
 #define FLASH_STAGES(DP) ((DP) <= 80 ? 2 : 1)
@@ -323,4 +323,7 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
         int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal) \
     { flash_attention<DP, FLASH_TILES(DP), FLASH_STAGES(DP)>(q, k, v, y, lq, lk, heads, d, stride, scaleLog2, causal); }
 
-FLASH(16) FLASH(32) FLASH(48) FLASH(64) FLASH(80) FLASH(96) FLASH(112) FLASH(128) FLASH(144) FLASH(160)
+// One head size per compilation (FLASH_DP, set by the backend when a model first needs it): compiling all ten
+// took most of a first run's start-up; SD 1.5 needs two (48 for its UNet, 64 for CLIP).
+#define FLASH_FOR(DP) FLASH(DP)
+FLASH_FOR(FLASH_DP)
