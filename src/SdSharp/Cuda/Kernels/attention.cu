@@ -8,7 +8,6 @@
 
 typedef unsigned short u16;
 typedef unsigned int u32;
-struct __align__(16) u32x4 { u32 x, y, z, w; };
 
 #if SD_T == 0
 #define MMA "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"

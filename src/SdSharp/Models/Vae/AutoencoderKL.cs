@@ -74,7 +74,7 @@ public sealed class AutoencoderKL : IDisposable
         Check(image, Config.InChannels, "image");
         using var input = _compute == _backend ? null : _compute.FromHost(image.ToArray(), image.Shape);
         int tile = Config.SampleSize;
-        using var moments = InTilesIfNeeded(input ?? image, tile, tile / Config.DownscaleFactor, EncodeMoments);
+        using var moments = InTilesIfNeeded(input ?? image, tile, Math.Max(1, tile / Config.DownscaleFactor), EncodeMoments);
         int z = Config.LatentChannels;
         var mean = ToPipeline(_compute.Slice(moments, 3, 0, z));
         using var rawLogVar = _compute.Slice(moments, 3, z, z);
@@ -92,7 +92,7 @@ public sealed class AutoencoderKL : IDisposable
     {
         Check(latent, Config.LatentChannels, "latent");
         using var input = _compute == _backend ? null : _compute.FromHost(latent.ToArray(), latent.Shape);
-        int tile = Config.SampleSize / Config.DownscaleFactor;
+        int tile = Math.Max(1, Config.SampleSize / Config.DownscaleFactor);
         return ToPipeline(InTilesIfNeeded(input ?? latent, tile, Config.SampleSize, DecodeWhole));
     }
 

@@ -17,7 +17,7 @@ internal static class TiledVae
     /// <param name="network">The network on one tile; the result is a new tensor on <paramref name="backend"/>.</param>
     public static Tensor Run(IBackend backend, Tensor x, int inTile, int outTile, Func<Tensor, Tensor> network)
     {
-        int stride = inTile * 3 / 4, blend = outTile / 4, keep = outTile - blend; // diffusers' overlap factor 0.25
+        int stride = Math.Max(1, inTile * 3 / 4), blend = outTile / 4, keep = outTile - blend; // diffusers' overlap factor 0.25
         int height = x.Shape[1], width = x.Shape[2];
         var rows = new List<List<HostTile>>();
         for (int i = 0; i < height; i += stride)
