@@ -68,6 +68,24 @@ public sealed class GenerateCommandTests
         Assert.Contains("latent space", mixed);
     }
 
+    /// <summary>
+    /// The bundled VAE's sample_size is 128: a 256² image decodes in tiles, each normalised with its own statistics,
+    /// so the pixels differ from one whole decode (by 23/255 on average here: this tiny VAE sees flat colours).
+    /// </summary>
+    [Fact]
+    public void VaeTilingDecodesInTiles()
+    {
+        string whole = Path.Combine(_dir, "whole.png"), tiled = Path.Combine(_dir, "tiled.png");
+        Assert.Equal(0, CliRunner.Run(Txt2Img(whole, "-W", "256", "-H", "256")).Exit);
+        var (exit, _, error) = CliRunner.Run(Txt2Img(tiled, "-W", "256", "-H", "256", "--vae-tiling"));
+        Assert.True(exit == 0, error);
+        var a = PngDecoder.Decode(whole).Image;
+        var b = PngDecoder.Decode(tiled).Image;
+        Assert.Equal((256, 256), (b.Width, b.Height));
+        double meanDifference = a.Pixels.Zip(b.Pixels).Average(p => Math.Abs(p.First - p.Second));
+        Assert.True(meanDifference > 0.01, $"tiled and whole decodes should differ, mean difference {meanDifference}");
+    }
+
     [Fact]
     public void RngGpuIsTheNvGeneratorWithANote()
     {
