@@ -66,7 +66,6 @@ public sealed class ServerHost : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes;
             kestrel.AddServerHeader = false;
         });
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Web));
         var app = builder.Build();
         var errors = new ErrorHandling(state);
         var auth = new BasicAuth(options.ApiAuth);

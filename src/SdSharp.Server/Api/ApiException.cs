@@ -8,11 +8,7 @@ namespace SdSharp.Server.Api;
 /// </summary>
 public sealed class ApiException : Exception
 {
-    public ApiException(int status, string detail, IReadOnlyDictionary<string, string>? headers = null) : base(detail)
-    {
-        Status = status;
-        Headers = headers;
-    }
+    public ApiException(int status, string detail) : base(detail) => Status = status;
 
     private ApiException(IReadOnlyList<ValidationIssue> issues, string summary) : base(summary)
     {
@@ -22,15 +18,14 @@ public sealed class ApiException : Exception
 
     public int Status { get; }
     public IReadOnlyList<ValidationIssue>? Issues { get; }
-    public IReadOnlyDictionary<string, string>? Headers { get; }
 
     /// <summary>A 422 for one field: <paramref name="field"/> null means the body as a whole.</summary>
-    public static ApiException Invalid(string? field, string message, string type = "value_error")
-    {
-        var loc = new List<JsonElement> { JsonSerializer.SerializeToElement("body", ApiJson.Web.String) };
-        if (field != null) loc.Add(JsonSerializer.SerializeToElement(field, ApiJson.Web.String));
-        return Invalid(new ValidationIssue { Loc = loc, Msg = message, Type = type });
-    }
+    public static ApiException Invalid(string? field, string message, string type = "value_error") =>
+        At(field == null ? [] : [Json.Of(field)], message, type);
+
+    /// <summary>A 422 at a place in the body: field names and list indexes, as pydantic locates errors.</summary>
+    public static ApiException At(IEnumerable<JsonElement> loc, string message, string type = "value_error") =>
+        Invalid(new ValidationIssue { Loc = [Json.Of("body"), .. loc], Msg = message, Type = type });
 
     public static ApiException Invalid(ValidationIssue issue) =>
         new([issue], $"{string.Join(".", issue.Loc.Select(l => l.ToString()))}: {issue.Msg}");

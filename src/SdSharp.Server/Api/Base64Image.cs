@@ -40,14 +40,6 @@ internal static class Base64Image
         }
     }
 
-    /// <summary>A PNG carrying the infotext in its <c>parameters</c> chunk, base64 without a data: prefix (A1111's encode_pil_to_base64).</summary>
-    public static string Encode(Image image, string? infotext) =>
-        Convert.ToBase64String(PngEncoder.Encode(image, infotext == null ? null : [PngText.For(ImageInfotext.PngKeyword, infotext)]));
-
-    private static ApiException Invalid(string field, int? index, string message)
-    {
-        var loc = new List<JsonElement> { Json.Of("body"), Json.Of(field) };
-        if (index is int i) loc.Add(Json.Of(i));
-        return ApiException.Invalid(new ValidationIssue { Loc = loc, Msg = message, Type = "value_error" });
-    }
+    private static ApiException Invalid(string field, int? index, string message) =>
+        ApiException.At(index is int i ? [Json.Of(field), Json.Of(i)] : [Json.Of(field)], message);
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using SdSharp.Generation;
 using SdSharp.Generation.Infotext;
 using SdSharp.Imaging;
+using SdSharp.Sampling.Random;
 using SdSharp.Server.Models;
 using SdSharp.Server.Queue;
 
@@ -20,13 +21,14 @@ public sealed class GenerationService(ServerState state)
     public async Task<GenerationResponse> RunAsync(string kind, ProcessingRequest body, GenerationJob job, CancellationToken aborted)
     {
         string taskId = string.IsNullOrEmpty(body.ForceTaskId) ? TaskIds.Create(kind) : body.ForceTaskId;
-        int jobCount = job.Request.NIter * (job.Hires ? 2 : 1);
-        var outcome = await state.Queue.Run($"scripts_{kind}", taskId, jobCount, context => Generate(job, context), aborted);
-        if (job.SaveImages) Save(kind, outcome.Result);
+        var outcome = await state.Queue.Run($"scripts_{kind}", taskId, job.Request.NIter * ProgressTracker.JobsPerBatch(job.Request.EnableHr), context => Generate(job, context), aborted);
+        // Each image is encoded once, with its infotext, for the folder and for the response (A1111's encode_pil_to_base64).
+        var pngs = outcome.Result.Images.Select(i => ImageOutput.Encode(i.Image, i.Infotext.Text)).ToList();
+        if (job.SaveImages) Save(kind, outcome.Result, pngs);
         bool send = body.SendImages ?? true;
         var response = new GenerationResponse
         {
-            Images = send ? [.. outcome.Result.Images.Select(i => Base64Image.Encode(i.Image, i.Infotext.Text))] : [],
+            Images = send ? [.. pngs.Select(Convert.ToBase64String)] : [],
             Parameters = body,
             Info = JsonSerializer.Serialize(Info(body, job, outcome), ApiJson.Web.ProcessedInfo),
         };
@@ -53,18 +55,17 @@ public sealed class GenerationService(ServerState state)
         var tracker = state.Progress;
         var result = generator.Generate(job.Request, p =>
         {
-            tracker.Report(p, job.Hires);
+            tracker.Report(p, job.Request.EnableHr);
             if (tracker.WantsPreview(p)) tracker.SetPreview(PngEncoder.Encode(p.Preview!()), p.Step);
         }, context.Aborted, context.Stop);
         foreach (string warning in result.Warnings) state.Log.WriteLine($"sdsharp serve: {warning}");
-        string timestamp = tracker.Snapshot(skipCurrentImage: true, 0).State.JobTimestamp;
-        return new GenerationOutcome(result, checkpoint, generator.Model.Checkpoint.IsInpainting, timestamp);
+        return new GenerationOutcome(result, checkpoint, generator.Model.Checkpoint.IsInpainting, tracker.JobTimestamp);
     }
 
-    private void Save(string kind, GenerationResult result)
+    private void Save(string kind, GenerationResult result, List<byte[]> pngs)
     {
         string folder = Path.Combine(state.Options.Outputs, $"{kind}-images", DateTime.Now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        foreach (var image in result.Images) ImageOutput.SaveNumbered(folder, image.Image, image.Infotext.Text, image.Seed);
+        for (int i = 0; i < pngs.Count; i++) ImageOutput.SaveNumbered(folder, pngs[i], result.Images[i].Seed);
     }
 
     // The keys create_infotext writes itself; everything else (Denoising strength, Mask blur, Hires upscale, ...)
@@ -94,9 +95,9 @@ public sealed class GenerationService(ServerState state)
             NegativePrompt = r.NegativePrompt,
             AllNegativePrompts = [.. Enumerable.Repeat(r.NegativePrompt, count)],
             Seed = r.Seed,
-            AllSeeds = [.. Enumerable.Range(0, count).Select(i => r.SubseedStrength != 0 ? r.Seed : r.Seed + i)],
+            AllSeeds = [.. SeedList.Seeds(r.Seed, count, r.SubseedStrength)],
             Subseed = r.Subseed,
-            AllSubseeds = [.. Enumerable.Range(0, count).Select(i => r.Subseed + i)],
+            AllSubseeds = [.. SeedList.Subseeds(r.Subseed, count)],
             SubseedStrength = r.SubseedStrength,
             Width = r.Width,
             Height = r.Height,

@@ -31,12 +31,7 @@ internal static class RequestBody
         if (e.Message.StartsWith("value ", StringComparison.Ordinal) || e.Message.StartsWith("ensure ", StringComparison.Ordinal))
             return Issue(path, e.Message, e.Message.Contains("integer", StringComparison.Ordinal) ? "type_error.integer" : "type_error.bool");
         if (!e.Message.Contains("could not be converted to ", StringComparison.Ordinal))
-            return ApiException.Invalid(new ValidationIssue
-            {
-                Loc = [Element("body"), JsonSerializer.SerializeToElement(e.BytePositionInLine ?? 0, ApiJson.Web.Int64)],
-                Msg = "invalid JSON",
-                Type = "value_error.jsondecode",
-            });
+            return ApiException.At([Json.Of(e.BytePositionInLine ?? 0)], "invalid JSON", "value_error.jsondecode");
         var (message, kind) = e.Message switch
         {
             _ when path == "$" => ("value is not a valid dict", "dict"),
@@ -52,17 +47,14 @@ internal static class RequestBody
     /// <summary>"$.init_images[0]" → ["body", "init_images", 0], as pydantic locates the error.</summary>
     private static ApiException Issue(string path, string message, string type)
     {
-        var loc = new List<JsonElement> { Element("body") };
+        var loc = new List<JsonElement>();
         foreach (string part in path.TrimStart('$').Split('.', StringSplitOptions.RemoveEmptyEntries))
         {
             int bracket = part.IndexOf('[');
             string name = bracket < 0 ? part : part[..bracket];
-            if (name.Length > 0) loc.Add(Element(name));
-            if (bracket >= 0 && int.TryParse(part[(bracket + 1)..part.IndexOf(']')], out int index))
-                loc.Add(JsonSerializer.SerializeToElement((long)index, ApiJson.Web.Int64));
+            if (name.Length > 0) loc.Add(Json.Of(name));
+            if (bracket >= 0 && int.TryParse(part[(bracket + 1)..part.IndexOf(']')], out int index)) loc.Add(Json.Of(index));
         }
-        return ApiException.Invalid(new ValidationIssue { Loc = loc, Msg = message, Type = type });
+        return ApiException.At(loc, message, type);
     }
-
-    private static JsonElement Element(string text) => JsonSerializer.SerializeToElement(text, ApiJson.Web.String);
 }

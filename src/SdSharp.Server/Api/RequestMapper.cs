@@ -7,8 +7,7 @@ using SdSharp.Server.Models;
 namespace SdSharp.Server.Api;
 
 /// <summary>A validated request: what to generate, on which checkpoint, and the options in force for it.</summary>
-public sealed record GenerationJob(GenerationRequest Request, CheckpointEntry? Checkpoint, ServerSettings Settings, bool Hires, bool SaveImages,
-    bool KeepSettings);
+public sealed record GenerationJob(GenerationRequest Request, CheckpointEntry? Checkpoint, ServerSettings Settings, bool SaveImages, bool KeepSettings);
 
 /// <summary>
 /// Turns an A1111 txt2img/img2img body into a <see cref="GenerationRequest"/>, applying A1111's defaults for
@@ -23,8 +22,7 @@ public sealed class RequestMapper(ModelCatalog catalog)
     public GenerationJob Map(Txt2ImgRequest body, ServerSettings settings)
     {
         var (request, checkpoint, effective, keep) = Common(body, settings);
-        bool hires = body.EnableHr ?? false;
-        if (hires)
+        if (body.EnableHr ?? false)
         {
             string? upscaler = body.HrUpscaler;
             if (upscaler != null && !LatentUpscaleModes.Contains(upscaler) && !ImageUpscalers.Contains(upscaler))
@@ -56,7 +54,7 @@ public sealed class RequestMapper(ModelCatalog catalog)
                     Width = Side("firstphase_width", body.FirstphaseWidth), Height = Side("firstphase_height", body.FirstphaseHeight),
                 };
         }
-        return new GenerationJob(request, checkpoint, effective, hires, body.SaveImages ?? false, keep);
+        return new GenerationJob(request, checkpoint, effective, body.SaveImages ?? false, keep);
     }
 
     public GenerationJob Map(Img2ImgRequest body, ServerSettings settings)
@@ -86,7 +84,7 @@ public sealed class RequestMapper(ModelCatalog catalog)
             InitialNoiseMultiplier = body.InitialNoiseMultiplier ?? 1.0,
             ImageCfgScale = body.ImageCfgScale,
         };
-        return new GenerationJob(request, checkpoint, effective, false, body.SaveImages ?? false, keep);
+        return new GenerationJob(request, checkpoint, effective, body.SaveImages ?? false, keep);
     }
 
     private const int MaxSide = 8192;

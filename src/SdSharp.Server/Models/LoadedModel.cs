@@ -36,13 +36,13 @@ public sealed class LoadedModel(IBackend backend, AddonFolders addons, ModelCata
     public int? NativeSizeOf(CheckpointEntry entry)
     {
         if (_nativeSizes.TryGetValue(entry.Path, out int known)) return known;
-        string config = System.IO.Path.Combine(entry.Path, "unet", "config.json");
         try
         {
-            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(config));
-            return json.RootElement.TryGetProperty("sample_size", out var sample) && sample.TryGetInt32(out int size) && size > 0 ? size * 8 : null;
+            // The rule StableDiffusionModel.NativeSize applies to a loaded diffusers folder, read without loading it.
+            int sample = IO.JsonConfig.Load(System.IO.Path.Combine(entry.Path, "unet", "config.json")).GetInt("sample_size", 0);
+            return sample > 0 ? sample * 8 : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IO.ModelFormatException)
         {
             return null;
         }

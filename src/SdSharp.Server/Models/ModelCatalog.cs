@@ -45,6 +45,7 @@ public sealed class ModelCatalog(string? bundledModel, string? modelsFolder, IRe
 {
     private static readonly string[] CheckpointExtensions = [".safetensors", ".ckpt"];
     private readonly Lock _gate = new();
+    private readonly HashSet<string> _excluded = excludedFolders.Select(System.IO.Path.GetFullPath).Select(System.IO.Path.TrimEndingDirectorySeparator).ToHashSet();
     private IReadOnlyList<CheckpointEntry> _entries = [];
 
     public IReadOnlyList<CheckpointEntry> Entries
@@ -65,7 +66,6 @@ public sealed class ModelCatalog(string? bundledModel, string? modelsFolder, IRe
 
     private void Scan(string root, string folder, List<CheckpointEntry> found)
     {
-        var excluded = excludedFolders.Select(System.IO.Path.GetFullPath).Select(System.IO.Path.TrimEndingDirectorySeparator).ToHashSet();
         IEnumerable<string> files;
         IEnumerable<string> folders;
         try
@@ -82,8 +82,8 @@ public sealed class ModelCatalog(string? bundledModel, string? modelsFolder, IRe
                 found.Add(new CheckpointEntry(Relative(root, file), file, TryHash(file)));
         foreach (string sub in folders)
         {
-            if (excluded.Contains(sub)) continue;
-            if (File.Exists(System.IO.Path.Combine(sub, "model_index.json"))) found.Add(new CheckpointEntry(Relative(root, sub), sub, null));
+            if (_excluded.Contains(sub)) continue;
+            if (File.Exists(System.IO.Path.Combine(sub, IO.DiffusersFolder.ModelIndexName))) found.Add(new CheckpointEntry(Relative(root, sub), sub, null));
             else Scan(root, sub, found);
         }
     }

@@ -17,7 +17,7 @@ public sealed class ProgressTracker(Func<ServerSettings> settings)
     private readonly Stopwatch _clock = new();
     private string? _task;
     private string? _textinfo;
-    private byte[]? _preview;
+    private string? _preview; // base64, made once per preview rather than per /progress poll
     private int _previewStep;
     private long _previewWantedAt; // when a client last asked for the preview; 0: never
 
@@ -61,11 +61,23 @@ public sealed class ProgressTracker(Func<ServerSettings> settings)
         lock (_gate) _state.Skipped = true;
     }
 
-    /// <summary>One step of the running generation, with A1111's job numbering (a hires pass is a job of its own).</summary>
+    /// <summary>When the running job started, as A1111 writes it ("yyyyMMddHHmmss").</summary>
+    public string JobTimestamp
+    {
+        get
+        {
+            lock (_gate) return _state.JobTimestamp;
+        }
+    }
+
+    /// <summary>A1111's jobs per batch: a hires pass is a job of its own.</summary>
+    public static int JobsPerBatch(bool hires) => hires ? 2 : 1;
+
+    /// <summary>One step of the running generation, with A1111's job numbering.</summary>
     public void Report(GenerationProgress p, bool hires)
     {
         if (p.Phase == "decoding") return;
-        int jobsPerBatch = hires ? 2 : 1;
+        int jobsPerBatch = JobsPerBatch(hires);
         lock (_gate)
         {
             _state.JobCount = p.Batches * jobsPerBatch;
@@ -95,9 +107,10 @@ public sealed class ProgressTracker(Func<ServerSettings> settings)
 
     public void SetPreview(byte[] png, int step)
     {
+        string encoded = Convert.ToBase64String(png);
         lock (_gate)
         {
-            _preview = png;
+            _preview = encoded;
             _previewStep = step + 1;
         }
     }
@@ -121,7 +134,7 @@ public sealed class ProgressTracker(Func<ServerSettings> settings)
             double elapsed = _clock.Elapsed.TotalSeconds;
             response.EtaRelative = elapsed / progress - elapsed;
             response.Progress = Math.Min(progress, 1);
-            if (!skipCurrentImage && _preview != null) response.CurrentImage = Convert.ToBase64String(_preview);
+            if (!skipCurrentImage) response.CurrentImage = _preview;
             return response;
         }
     }

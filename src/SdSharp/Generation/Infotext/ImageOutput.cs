@@ -25,11 +25,13 @@ public static class ImageOutput
     /// Writes the next numbered file "NNNNN-SEED.png" in <paramref name="folder"/> (created if missing) and
     /// returns its path.
     /// </summary>
-    public static string SaveNumbered(string folder, Image image, string? infotext, long seed)
+    public static string SaveNumbered(string folder, Image image, string? infotext, long seed) => SaveNumbered(folder, Encode(image, infotext), seed);
+
+    /// <summary>Like <see cref="SaveNumbered(string, Image, string?, long)"/>, for a PNG already encoded with <see cref="Encode"/>.</summary>
+    public static string SaveNumbered(string folder, byte[] png, long seed)
     {
         if (File.Exists(folder)) throw new InvalidInputException($"{folder}: is a file, not an output folder");
         Directory.CreateDirectory(folder);
-        byte[] png = PngEncoder.Encode(image, Text(infotext)); // once, however many names are tried
         long number = NextSequenceNumber(folder);
         for (int attempt = 0; attempt < MaxAttempts; attempt++, number++)
         {
@@ -69,6 +71,9 @@ public static class ImageOutput
         if (dot <= 0) return name;
         return name.AsSpan(0, dot).TrimStart('.').IsEmpty ? name : name[..dot];
     }
+
+    /// <summary>The PNG of an image with its infotext in the <c>parameters</c> chunk (none when null).</summary>
+    public static byte[] Encode(Image image, string? infotext) => PngEncoder.Encode(image, Text(infotext));
 
     private static PngText[] Text(string? infotext) =>
         infotext == null ? [] : [PngText.For(ImageInfotext.PngKeyword, infotext)];
