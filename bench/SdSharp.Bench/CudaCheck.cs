@@ -198,16 +198,8 @@ internal static class CudaCheck
         using var checkpoint = Checkpoint.Open(Path.Combine(dir, "diffusers"));
         using var unet = new UNetModel(gpu, checkpoint.Unet, checkpoint.UnetConfig);
         using var reference = SafetensorsFile.Open(Path.Combine(dir, "reference.safetensors"));
-        Tensor Nhwc(string name)
-        {
-            var (values, shape) = NhwcValues(reference, name);
-            return gpu.FromHost(values, shape);
-        }
-        Tensor Plain(string name)
-        {
-            var e = reference.Find(name)!;
-            return gpu.FromHost(e.ToFloat32(), new Shape(e.Shape.Select(d => (int)d).ToArray()));
-        }
+        Tensor Nhwc(string name) => ReferenceTensors.Nhwc(gpu, reference, name);
+        Tensor Plain(string name) => ReferenceTensors.Plain(gpu, reference, name);
         using var x = Nhwc("unet_sample");
         using var t = gpu.Scalars(reference.Find("unet_timestep")!.ToFloat32());
         using var ctx = Plain("unet_context");
@@ -215,19 +207,16 @@ internal static class CudaCheck
         using var te = sdxl ? Plain("unet_text_embeds") : null;
         using var ids = sdxl ? Plain("unet_time_ids") : null;
         using var output = unet.Forward(x, t, ctx, te, ids);
-        using var expectedTensor = Nhwc("unet_out");
 
         long replays = gpu.GraphStatistics.Replays;
         using var captured = unet.Forward(x, t, ctx, te, ids);
         using var x2 = gpu.Affine(x, -0.5f, 0.1f);
         using var replayed = unet.Forward(x2, t, ctx, te, ids);
-        gpu.UseGraphs = false;
-        using var eager2 = unet.Forward(x2, t, ctx, te, ids);
-        gpu.UseGraphs = true;
+        using var eager2 = gpu.WithoutGraphs(() => unet.Forward(x2, t, ctx, te, ids));
         double graphError = gpu.GraphStatistics.Replays == replays + 2
-            ? Math.Max(RelativeL2(output.ToArray(), captured.ToArray()), RelativeL2(eager2.ToArray(), replayed.ToArray()))
+            ? Math.Max(ReferenceTensors.RelativeL2(output.ToArray(), captured.ToArray()), ReferenceTensors.RelativeL2(eager2.ToArray(), replayed.ToArray()))
             : double.PositiveInfinity;
-        return (RelativeL2(expectedTensor.ToArray(), output.ToArray()), graphError);
+        return (ReferenceTensors.RelativeL2(ReferenceTensors.NhwcValues(reference, "unet_out"), output.ToArray()), graphError);
     }
 
     /// <summary>The tiny SD 1.x VAE decoding in tiles against diffusers' enable_tiling (tests/fixtures/vae-tiling).</summary>
@@ -236,31 +225,8 @@ internal static class CudaCheck
         using var checkpoint = Checkpoint.Open(Path.Combine(root, "tests", "fixtures", "models", "sd1", "diffusers"));
         using var vae = new AutoencoderKL(gpu, checkpoint.Vae!, VaeConfig.FromDiffusers(((DiffusersFolder)checkpoint.File).Component("vae").Config)) { Tiling = true };
         using var reference = SafetensorsFile.Open(Path.Combine(root, "tests", "fixtures", "vae-tiling", "sd1.safetensors"));
-        var (latentValues, latentShape) = NhwcValues(reference, "latent");
-        using var latent = gpu.FromHost(latentValues, latentShape);
+        using var latent = ReferenceTensors.Nhwc(gpu, reference, "latent");
         using var decoded = vae.Decode(latent);
-        return RelativeL2(NhwcValues(reference, "decoded").Values, decoded.ToArray());
-    }
-
-    /// <summary>A fixture's NCHW tensor as NHWC values and shape.</summary>
-    private static (float[] Values, Shape Shape) NhwcValues(SafetensorsFile reference, string name)
-    {
-        var e = reference.Find(name)!;
-        var v = e.ToFloat32();
-        int n = (int)e.Shape[0], c = (int)e.Shape[1], h = (int)e.Shape[2], w = (int)e.Shape[3];
-        var y = new float[v.Length];
-        for (int b = 0; b < n; b++) for (int ch = 0; ch < c; ch++) for (int i = 0; i < h * w; i++) y[(b * h * w + i) * c + ch] = v[(b * c + ch) * h * w + i];
-        return (y, new Shape(n, h, w, c));
-    }
-
-    private static double RelativeL2(float[] expected, float[] actual)
-    {
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            num += (expected[i] - actual[i]) * (double)(expected[i] - actual[i]);
-            den += expected[i] * (double)expected[i];
-        }
-        return Math.Sqrt(num / Math.Max(den, 1e-30));
+        return ReferenceTensors.RelativeL2(ReferenceTensors.NhwcValues(reference, "decoded"), decoded.ToArray());
     }
 }

@@ -32,7 +32,7 @@ internal static class GpuBench
                 using (var inputs = new StepInputs(gpu, 64, 768, null))
                 {
                     ours["sd15_step"] = Time(gpu, () => inputs.Step(unet));
-                    withoutGraphs["sd15_step"] = WithoutGraphs(gpu, () => Time(gpu, () => inputs.Step(unet)));
+                    withoutGraphs["sd15_step"] = gpu.WithoutGraphs(() => Time(gpu, () => inputs.Step(unet)));
                 }
                 Profile(gpu, sd15, "SD 1.5", 64, 768, null);
             }
@@ -40,7 +40,7 @@ internal static class GpuBench
             using var vae = new AutoencoderKL(gpu, sd15.Vae!, vaeConfig);
             ours["vae_decode_512"] = Time(gpu, () => Decode(gpu, vae, 64));
             ours["vae_decode_1024"] = Time(gpu, () => Decode(gpu, vae, 128));
-            // Too large to decode whole (activations past 2³¹ elements): decoded in tiles by itself.
+            // Too large to decode whole (its full-size activations pass the 2³¹ elements cuDNN indexes): the VAE falls back to tiles.
             tiled = Time(gpu, () => Decode(gpu, vae, 512), warmups: 1, runs: 2);
         }
         using (var sdxl = Checkpoint.Open(Path.Combine(modelsDir, "sdxl")))
@@ -49,7 +49,7 @@ internal static class GpuBench
             using (var inputs = new StepInputs(gpu, 128, 2048, 1280))
             {
                 ours["sdxl_step"] = Time(gpu, () => inputs.Step(unet));
-                withoutGraphs["sdxl_step"] = WithoutGraphs(gpu, () => Time(gpu, () => inputs.Step(unet)));
+                withoutGraphs["sdxl_step"] = gpu.WithoutGraphs(() => Time(gpu, () => inputs.Step(unet)));
             }
             Profile(gpu, sdxl, "SDXL", 128, 2048, 1280);
         }
@@ -59,7 +59,7 @@ internal static class GpuBench
         if (r.TryGetProperty("sd15_image_512", out _))
         {
             ours["sd15_image_512"] = WholeImage(gpu, Path.Combine(modelsDir, "sd15"));
-            withoutGraphs["sd15_image_512"] = WithoutGraphs(gpu, () => WholeImage(gpu, Path.Combine(modelsDir, "sd15")));
+            withoutGraphs["sd15_image_512"] = gpu.WithoutGraphs(() => WholeImage(gpu, Path.Combine(modelsDir, "sd15")));
         }
         Console.WriteLine($"device: {r.GetProperty("device").GetString()}, torch {r.GetProperty("torch").GetString()}");
         Console.WriteLine($"{"work",-18} {"SdSharp ms",11} {"peak MB",8} | {"diffusers eager",15} {"peak MB",8} {"ratio",6} | {"reduce-overhead",15} {"ratio",6}");
@@ -105,19 +105,6 @@ internal static class GpuBench
         inputs.Step(unet);
         Console.WriteLine($"{label} step, by op (synchronised after every op, so slower than the real step):");
         Console.WriteLine(profiled.Report());
-    }
-
-    private static (double Ms, double PeakMb) WithoutGraphs(CudaBackend gpu, Func<(double, double)> measure)
-    {
-        gpu.UseGraphs = false;
-        try
-        {
-            return measure();
-        }
-        finally
-        {
-            gpu.UseGraphs = true;
-        }
     }
 
     private static (double Ms, double PeakMb) Time(CudaBackend gpu, Action work, int warmups = 3, int runs = 20)

@@ -31,36 +31,36 @@ internal static class VerifyFull
                 using var gpu = CudaBackend.Create(dtype);
                 using (var unet = new UNetModel(gpu, checkpoint.Unet, u))
                 {
-                    using var x = Nhwc(gpu, reference, "unet_sample");
+                    using var x = ReferenceTensors.Nhwc(gpu, reference, "unet_sample");
                     using var t = gpu.Scalars(reference.Find("unet_timestep")!.ToFloat32());
-                    using var ctx = Plain(gpu, reference, "unet_context");
-                    using var te = u.AdmInChannels == null ? null : Plain(gpu, reference, "unet_text_embeds");
-                    using var ids = u.AdmInChannels == null ? null : Plain(gpu, reference, "unet_time_ids");
+                    using var ctx = ReferenceTensors.Plain(gpu, reference, "unet_context");
+                    using var te = u.AdmInChannels == null ? null : ReferenceTensors.Plain(gpu, reference, "unet_text_embeds");
+                    using var ids = u.AdmInChannels == null ? null : ReferenceTensors.Plain(gpu, reference, "unet_time_ids");
                     using var output = unet.Forward(x, t, ctx, te, ids);
-                    Report($"unet ({dtype})", ExpectedNhwc(reference, "unet_out"), output.ToArray());
+                    Report($"unet ({dtype})", ReferenceTensors.NhwcValues(reference, "unet_out"), output.ToArray());
                 }
                 if (dtype != DType.F32) continue;
                 float scaling = checkpoint.Family is ModelFamily.SDXL or ModelFamily.SDXLRefiner ? VaeConfig.SdxlScalingFactor : VaeConfig.SdScalingFactor;
                 using (var vae = new AutoencoderKL(gpu, checkpoint.Vae!, VaeConfig.FromWeights(checkpoint.Vae!, scaling)))
                 {
-                    using var image = Nhwc(gpu, reference, "vae_image");
+                    using var image = ReferenceTensors.Nhwc(gpu, reference, "vae_image");
                     using var moments = vae.Encode(image);
-                    Report("vae encoder mean", ExpectedNhwc(reference, "vae_mean"), moments.Mean.ToArray());
-                    Report("vae encoder logvar", ExpectedNhwc(reference, "vae_logvar"), moments.LogVar.ToArray());
-                    using var latent = Nhwc(gpu, reference, "vae_latent");
+                    Report("vae encoder mean", ReferenceTensors.NhwcValues(reference, "vae_mean"), moments.Mean.ToArray());
+                    Report("vae encoder logvar", ReferenceTensors.NhwcValues(reference, "vae_logvar"), moments.LogVar.ToArray());
+                    using var latent = ReferenceTensors.Nhwc(gpu, reference, "vae_latent");
                     using var decoded = vae.Decode(latent);
-                    Report("vae decoder", ExpectedNhwc(reference, "vae_decoded"), decoded.ToArray());
+                    Report("vae decoder", ReferenceTensors.NhwcValues(reference, "vae_decoded"), decoded.ToArray());
                 }
-                if (checkpoint.TextEncoder != null) TextEncoder(gpu, reference, checkpoint, checkpoint.TextEncoder, "text_encoder",
+                if (checkpoint.TextEncoder != null) TextEncoder(gpu, reference, checkpoint.TextEncoder, "text_encoder",
                     checkpoint.Family == ModelFamily.SD2 ? ClipTextFlavor.OpenClip : ClipTextFlavor.OpenAi, checkpoint.Family == ModelFamily.SD2 ? 23 : null);
-                if (checkpoint.TextEncoder2 != null) TextEncoder(gpu, reference, checkpoint, checkpoint.TextEncoder2, "text_encoder_2", ClipTextFlavor.OpenClip, null);
+                if (checkpoint.TextEncoder2 != null) TextEncoder(gpu, reference, checkpoint.TextEncoder2, "text_encoder_2", ClipTextFlavor.OpenClip, null);
             }
         }
         return 0;
     }
 
     /// <param name="diffusersLayers">diffusers keeps SD 2's encoder without its last block: compare at that depth.</param>
-    private static void TextEncoder(IBackend gpu, SafetensorsFile reference, Checkpoint checkpoint, Models.Weights.WeightMap map, string name,
+    private static void TextEncoder(IBackend gpu, SafetensorsFile reference, Models.Weights.WeightMap map, string name,
         ClipTextFlavor flavor, int? diffusersLayers)
     {
         var config = ClipTextConfig.FromWeights(map, flavor);
@@ -82,43 +82,12 @@ internal static class VerifyFull
             using var pooled = output.Pooled();
             Report($"{name} pooled", reference.Find($"{name}_pooled")!.ToFloat32(), pooled.ToArray());
         }
-        _ = checkpoint;
     }
 
     private static void Report(string what, float[] expected, float[] actual)
     {
-        double num = 0, den = 0, worst = 0;
-        bool finite = true;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double d = expected[i] - (double)actual[i];
-            num += d * d;
-            den += expected[i] * (double)expected[i];
-            worst = Math.Max(worst, Math.Abs(d));
-            finite &= float.IsFinite(actual[i]);
-        }
-        Console.WriteLine(FormattableString.Invariant($"  {what,-48} rel L2 {Math.Sqrt(num / Math.Max(den, 1e-30)):E2}  max abs {worst:E2}{(finite ? "" : "  NON-FINITE VALUES")}"));
-    }
-
-    private static Tensor Plain(IBackend b, SafetensorsFile r, string name)
-    {
-        var e = r.Find(name)!;
-        return b.FromHost(e.ToFloat32(), new Shape(e.Shape.Select(d => (int)d).ToArray()));
-    }
-
-    private static float[] ExpectedNhwc(SafetensorsFile r, string name)
-    {
-        var e = r.Find(name)!;
-        var v = e.ToFloat32();
-        int n = (int)e.Shape[0], c = (int)e.Shape[1], hw = (int)(e.Shape[2] * e.Shape[3]);
-        var y = new float[v.Length];
-        for (int b = 0; b < n; b++) for (int ch = 0; ch < c; ch++) for (int i = 0; i < hw; i++) y[(b * hw + i) * c + ch] = v[(b * c + ch) * hw + i];
-        return y;
-    }
-
-    private static Tensor Nhwc(IBackend b, SafetensorsFile r, string name)
-    {
-        var e = r.Find(name)!;
-        return b.FromHost(ExpectedNhwc(r, name), new Shape((int)e.Shape[0], (int)e.Shape[2], (int)e.Shape[3], (int)e.Shape[1]));
+        double worst = expected.Zip(actual).Max(p => Math.Abs(p.First - (double)p.Second));
+        bool finite = actual.All(float.IsFinite);
+        Console.WriteLine(FormattableString.Invariant($"  {what,-48} rel L2 {ReferenceTensors.RelativeL2(expected, actual):E2}  max abs {worst:E2}{(finite ? "" : "  NON-FINITE VALUES")}"));
     }
 }

@@ -59,7 +59,7 @@ public static class SdSharpCli
     }
 
     private static bool IsUserError(Exception e) =>
-        e is InvalidInputException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or Tensors.DeviceOutOfMemoryException;
+        e is InvalidInputException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or Tensors.DeviceCapacityException;
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 }

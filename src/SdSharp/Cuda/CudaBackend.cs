@@ -222,29 +222,14 @@ public sealed unsafe class CudaBackend : IBackend
             else Upload(Ptr(t), Encode(entry.ToFloat32(), ComputeType));
             return t;
         }
-        int o = shape[0], i = shape[1], taps = shape[2] * shape[3];
-        byte[] bytes;
-        if (sameType)
+        // Converted (when the file's type differs) then permuted in the compute type, one output channel per task.
+        byte[]? converted = sameType ? null : Encode(entry.ToFloat32(), ComputeType);
+        int o = shape[0], i = shape[1], taps = shape[2] * shape[3], size = ComputeType.Size();
+        var bytes = new byte[shape.ElementCount * size];
+        fixed (byte* dst = bytes, conv = converted)
         {
-            // Permuted as stored: no conversion, one output channel per task.
-            bytes = new byte[entry.ByteLength];
-            fixed (byte* dst = bytes)
-            {
-                byte* src = entry.Pointer, to = dst;
-                int size = ComputeType.Size();
-                Parallel.For(0, o, oc => WeightLayout.OihwToOhwi(src, to, oc, i, taps, size));
-            }
-        }
-        else
-        {
-            float[] values = entry.ToFloat32();
-            var permuted = new float[values.Length];
-            fixed (float* src = values, dst = permuted)
-            {
-                byte* from = (byte*)src, to = (byte*)dst;
-                Parallel.For(0, o, oc => WeightLayout.OihwToOhwi(from, to, oc, i, taps, sizeof(float)));
-            }
-            bytes = Encode(permuted, ComputeType);
+            byte* from = conv != null ? conv : entry.Pointer, to = dst;
+            Parallel.For(0, o, oc => WeightLayout.OihwToOhwi(from, to, oc, i, taps, size));
         }
         var tensor = Allocate(new Shape(o, shape[2], shape[3], i), weight: true);
         Upload(Ptr(tensor), bytes);
@@ -383,6 +368,9 @@ public sealed unsafe class CudaBackend : IBackend
     public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options, Tensor? residual = null)
     {
         var shape = OpShapes.Conv2d(x, weight, bias, options, residual);
+        // cuDNN's descriptors count elements in 32 bits.
+        if (x.ElementCount >= int.MaxValue || shape.ElementCount >= int.MaxValue)
+            throw new DeviceCapacityException($"Conv2d of {x.Shape} into {shape}: more than 2³¹ elements");
         int batch = x.Shape[0], h = x.Shape[1], w = x.Shape[2], cin = x.Shape[3];
         int cout = weight.Shape[0], kh = weight.Shape[1], kw = weight.Shape[2], oh = shape[1], ow = shape[2];
         _device.MakeCurrent();
@@ -471,13 +459,13 @@ public sealed unsafe class CudaBackend : IBackend
         if (bias != 0) Cudnn.Check(dnn.cudnnAddTensor(_device.DnnHandle, &one, plan.Bias, bias, &one, plan.Y, Ptr(y)), "cudnnAddTensor");
     }
 
-    /// <summary>Head sizes (padded to 16) with a fused kernel: SD's 40 (as 48), 64, 80 and 160 and the sizes between.</summary>
-    private static readonly int[] FlashHeadSizes = [16, 32, 48, 64, 80, 96, 112, 128, 144, 160];
+    /// <summary>The largest head size (padded to 16) with a fused kernel: SD's 40 (as 48), 64, 80 and 160 and every size up to it.</summary>
+    private const int FlashMaxHeadSize = 160;
 
     /// <summary>The fused kernel for a padded head size, or null (fp32, or a size without one).</summary>
     private nint? Flash(int padded)
     {
-        if (ComputeType == DType.F32 || !FlashHeadSizes.Contains(padded)) return null;
+        if (ComputeType == DType.F32 || padded > FlashMaxHeadSize) return null;
         if (!_flash.TryGetValue(padded, out nint function))
         {
             string name = $"flash_attention_{padded}";
@@ -507,7 +495,7 @@ public sealed unsafe class CudaBackend : IBackend
             // log2(e)/√d folds the softmax scale into the kernel's base-2 exponentials.
             int blockRows = 64 * (padded <= FlashTwoTilesUpTo ? 2 : 1);
             _device.Launch(flash, (uint)((lq + blockRows - 1) / blockRows), (uint)heads, 128, _args.Reset().Add(P(q, "q")).Add(P(k, "k")).Add(P(v, "v")).Add(Ptr(y))
-                .Add(lq).Add(lk).Add(heads).Add(d).Add(channels).Add(1.4426950408889634f / MathF.Sqrt(d)).Add(causal ? 1 : 0), gridZ: (uint)batch);
+                .Add(lq).Add(lk).Add(d).Add(channels).Add(1.4426950408889634f / MathF.Sqrt(d)).Add(causal ? 1 : 0), gridZ: (uint)batch);
             return y;
         }
         using var scores = Allocate(new Shape(heads, lq, lk), DType.F32);
@@ -539,7 +527,7 @@ public sealed unsafe class CudaBackend : IBackend
         int channels = x.Shape.Last, batch = x.Shape[0];
         _device.MakeCurrent();
         var y = Allocate(x.Shape);
-        if (x.ElementCount >= int.MaxValue) throw new NotSupportedException($"GroupNorm of {x.Shape}: more than 2³¹ elements (tile the VAE)");
+        if (x.ElementCount >= int.MaxValue) throw new DeviceCapacityException($"GroupNorm of {x.Shape}: more than 2³¹ elements");
         // Enough blocks to fill the GPU about four times over, at least 256 rows each.
         int pairs = batch * groups;
         int chunks = Math.Clamp(4 * _device.Multiprocessors / pairs, 1, Math.Max(1, spatial / 256));

@@ -92,7 +92,8 @@ internal sealed unsafe class CudaDevice : IDisposable
     public static long RoundSize(long bytes, bool exact = false) =>
         bytes <= 1 << 20 || exact ? Math.Max(512, (bytes + 511) / 512 * 512) : (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20);
 
-    public ulong Allocate(long bytes, bool exact = false) => Allocate(bytes, exact, out _);
+    /// <summary>A block for the backend's own use outside any captured graph (its workspace, upload buffers).</summary>
+    public ulong Allocate(long bytes) => Allocate(bytes, exact: false, out _);
 
     /// <summary>
     /// A block of at least <paramref name="bytes"/>. While a graph is being captured the block is a part of that
@@ -128,7 +129,7 @@ internal sealed unsafe class CudaDevice : IDisposable
         if (result != 0)
             lock (_freeBlocks) InUseBytes -= size;
         if (result == 2)
-            throw new DeviceOutOfMemoryException($"{Name} is out of memory: {size / 1048576.0:F0} MiB more were needed, {InUseBytes / 1048576.0:F0} MiB are in use");
+            throw new DeviceCapacityException($"{Name} is out of memory: {size / 1048576.0:F0} MiB more were needed, {InUseBytes / 1048576.0:F0} MiB are in use");
         Cu.Check(result, $"cuMemAlloc({size} bytes)");
         lock (_freeBlocks)
         {

@@ -1,4 +1,8 @@
 namespace SdSharp.Tensors;
 
-/// <summary>A device had no memory left for an allocation, even after giving back what it had cached.</summary>
-public sealed class DeviceOutOfMemoryException(string message) : Exception(message);
+/// <summary>
+/// A device cannot run an op at this size: it has no memory left even after giving back what it cached, or a
+/// tensor passes a size its kernels or libraries index (2³¹ elements on CUDA). Work that can be split, such as
+/// the VAE's, catches it and runs in pieces.
+/// </summary>
+public sealed class DeviceCapacityException(string message) : Exception(message);

@@ -111,7 +111,7 @@ __device__ __forceinline__ void load_tile(u16 (*kTile)[DP + KPAD], u16 (*vTile)[
 // 48 KB of static shared memory up to head size 80).
 template <int DP, int MT, int STAGES>
 __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const u16* __restrict__ k, const u16* __restrict__ v,
-    u16* __restrict__ y, int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal)
+    u16* __restrict__ y, int lq, int lk, int d, int stride, float scaleLog2, int causal)
 {
     __shared__ __align__(16) u16 kTiles[STAGES][KEYS][DP + KPAD];   // K rows: key × dim
     __shared__ __align__(16) u16 vTiles[STAGES][KEYS][DP + KPAD];   // V rows, read transposed by ldmatrix
@@ -319,8 +319,8 @@ __device__ __forceinline__ void flash_attention(const u16* __restrict__ q, const
 #define FLASH_STAGES(DP) ((DP) <= 80 ? 2 : 1)
 #define FLASH(DP) \
     extern "C" __global__ void __launch_bounds__(WARPS * 32) flash_attention_##DP(const u16* q, const u16* k, const u16* v, u16* y, \
-        int lq, int lk, int heads, int d, int stride, float scaleLog2, int causal) \
-    { flash_attention<DP, FLASH_TILES(DP), FLASH_STAGES(DP)>(q, k, v, y, lq, lk, heads, d, stride, scaleLog2, causal); }
+        int lq, int lk, int d, int stride, float scaleLog2, int causal) \
+    { flash_attention<DP, FLASH_TILES(DP), FLASH_STAGES(DP)>(q, k, v, y, lq, lk, d, stride, scaleLog2, causal); }
 
 // One head size per compilation (FLASH_DP, set by the backend when a model first needs it): compiling all ten
 // took most of a first run's start-up; SD 1.5 needs two (48 for its UNet, 64 for CLIP).

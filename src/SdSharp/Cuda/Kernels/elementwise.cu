@@ -215,17 +215,28 @@ extern "C" __global__ void im2col(const T* x, T* col, int batch, int h, int w, i
 
 // ---- reductions: one block per row/group, warp shuffles then shared memory ----
 
-__device__ float block_sum(float v, float* shared)
+__device__ __forceinline__ float warp_sum(float v)
 {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffff, v, o));
+    return v;
+}
+
+__device__ float block_sum(float v, float* shared)
+{
+    v = warp_sum(v);
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     __syncthreads();
     if (lane == 0) shared[warp] = v;
     __syncthreads();
     int warps = (blockDim.x + 31) >> 5;
     v = lane < warps ? shared[lane] : 0.0f;
-    if (warp == 0)
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+    if (warp == 0) v = warp_sum(v);
     if (threadIdx.x == 0) shared[0] = v;
     __syncthreads();
     return shared[0];
@@ -233,15 +244,14 @@ __device__ float block_sum(float v, float* shared)
 
 __device__ float block_max(float v, float* shared)
 {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffff, v, o));
+    v = warp_max(v);
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     __syncthreads();
     if (lane == 0) shared[warp] = v;
     __syncthreads();
     int warps = (blockDim.x + 31) >> 5;
     v = lane < warps ? shared[lane] : NEG_INF;
-    if (warp == 0)
-        for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffff, v, o));
+    if (warp == 0) v = warp_max(v);
     if (threadIdx.x == 0) shared[0] = v;
     __syncthreads();
     return shared[0];
@@ -309,12 +319,6 @@ extern "C" __global__ void groupnorm_apply(const T* x, T* y, const float* stats,
         float v = (ld(x[i]) - s[0]) * s[1] * ld(gamma[c]) + ld(beta[c]);
         y[i] = st(silu ? v * sigmoid(v) : v);
     }
-}
-
-__device__ __forceinline__ float warp_sum(float v)
-{
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
-    return v;
 }
 
 struct __align__(16) Vec16 { T e[16 / sizeof(T)]; };

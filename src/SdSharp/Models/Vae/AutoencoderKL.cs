@@ -64,7 +64,7 @@ public sealed class AutoencoderKL : IDisposable
     /// <summary>
     /// Always encode and decode in tiles of <see cref="VaeConfig.SampleSize"/> pixels when the image is larger
     /// (diffusers' enable_tiling, stable-diffusion.cpp's --vae-tiling). Without it, tiles are used only when the
-    /// whole image does not fit: the device ran out of memory, or an activation would pass 2³¹ elements.
+    /// backend cannot run the whole image (<see cref="DeviceCapacityException"/>: out of memory, or past a size limit).
     /// </summary>
     public bool Tiling { get; set; }
 
@@ -102,19 +102,16 @@ public sealed class AutoencoderKL : IDisposable
         return decoder.Forward(z ?? latent);
     }
 
-    /// <summary>network(x) on the whole of x, or on tiles of <paramref name="inTile"/> pixels (<paramref name="outTile"/> out) when asked to or when the whole does not fit.</summary>
+    /// <summary>network(x) on the whole of x, or on tiles of <paramref name="inTile"/> pixels (<paramref name="outTile"/> out) when asked to or when the backend cannot run the whole.</summary>
     private Tensor InTilesIfNeeded(Tensor x, int inTile, int outTile, Func<Tensor, Tensor> network)
     {
         bool larger = x.Shape[1] > inTile || x.Shape[2] > inTile;
-        // The widest activation: the full-resolution side's pixels times the most channels any level has.
-        long pixels = (long)x.Shape[0] * x.Shape[1] * x.Shape[2] * (outTile > inTile ? (long)outTile / inTile * outTile / inTile : 1);
-        bool overflows = pixels * Config.LevelChannels.Max() >= int.MaxValue;
-        if (larger && (Tiling || overflows)) return TiledVae.Run(_compute, x, inTile, outTile, network);
+        if (larger && Tiling) return TiledVae.Run(_compute, x, inTile, outTile, network);
         try
         {
             return network(x);
         }
-        catch (DeviceOutOfMemoryException) when (larger)
+        catch (DeviceCapacityException) when (larger)
         {
             return TiledVae.Run(_compute, x, inTile, outTile, network);
         }

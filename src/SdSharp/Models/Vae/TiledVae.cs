@@ -23,9 +23,9 @@ internal static class TiledVae
         for (int i = 0; i < height; i += stride)
         {
             var row = new List<HostTile>();
+            using var band = backend.Slice(x, 1, i, Math.Min(inTile, height - i));
             for (int j = 0; j < width; j += stride)
             {
-                using var band = backend.Slice(x, 1, i, Math.Min(inTile, height - i));
                 using var tile = backend.Slice(band, 2, j, Math.Min(inTile, width - j));
                 using var output = network(tile);
                 row.Add(new HostTile(output.ToArray(), output.Shape));

@@ -120,6 +120,61 @@ public sealed class AutoencoderKLTests : IDisposable
         Assert.True(whole.ToArray().Zip(decoded.ToArray()).Max(p => Math.Abs(p.First - p.Second)) > 0.1);
     }
 
+    /// <summary>
+    /// Without <see cref="AutoencoderKL.Tiling"/>, a backend that cannot run the whole image (here: any convolution
+    /// over more than a tile's 32 pixels) makes the VAE fall back to tiles: diffusers' tiled results again.
+    /// </summary>
+    [Fact]
+    public void AVaeTheBackendCannotRunWholeFallsBackToTiles()
+    {
+        var limited = new LimitedBackend(_cpu, maxSide: 32);
+        using var vae = Open("sd1", singleFile: false, compute: limited);
+        Assert.False(vae.Model.Tiling);
+        using var reference = SafetensorsFile.Open(TestPaths.Fixture("vae-tiling", "sd1.safetensors"));
+        using var latent = ModelFixtures.UploadNhwc(_cpu, reference, "latent");
+        using var decoded = vae.Model.Decode(latent);
+        AssertMatches(reference, "decoded", decoded, "decode after the fallback");
+        using var image = ModelFixtures.UploadNhwc(_cpu, reference, "image");
+        using var moments = vae.Model.Encode(image);
+        AssertMatches(reference, "mean", moments.Mean, "encode after the fallback");
+    }
+
+    /// <summary>Another backend, refusing convolutions over images wider or taller than <c>maxSide</c> as a GPU refuses what it cannot hold.</summary>
+    private sealed class LimitedBackend(IBackend inner, int maxSide) : IBackend
+    {
+        public string Name => inner.Name + " (limited)";
+        public DType ComputeType => inner.ComputeType;
+        public IBackend CreateSibling(DType computeType) => inner.CreateSibling(computeType);
+        public Tensor Full(Shape shape, float value) => inner.Full(shape, value);
+        public Tensor FromHost(ReadOnlySpan<float> data, Shape shape) => inner.FromHost(data, shape);
+        public Tensor Scalars(ReadOnlySpan<float> values) => inner.Scalars(values);
+        public Tensor LoadWeight(TensorEntry entry) => inner.LoadWeight(entry);
+        public void CopyToHost(Tensor tensor, Span<float> destination) => inner.CopyToHost(tensor, destination);
+        public void Synchronize() => inner.Synchronize();
+        public Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Tensor? residual = null) => inner.Linear(x, weight, bias, residual);
+        public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options, Tensor? residual = null) =>
+            Math.Max(x.Shape[1], x.Shape[2]) > maxSide ? throw new DeviceCapacityException($"Conv2d of {x.Shape}: larger than this backend runs")
+                : inner.Conv2d(x, weight, bias, options, residual);
+        public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal = false) => inner.Attention(q, k, v, heads, causal);
+        public Tensor GroupNorm(Tensor x, Tensor weight, Tensor bias, int groups, float eps, bool silu = false) => inner.GroupNorm(x, weight, bias, groups, eps, silu);
+        public Tensor LayerNorm(Tensor x, Tensor weight, Tensor? bias, float eps) => inner.LayerNorm(x, weight, bias, eps);
+        public Tensor Activate(Tensor x, Activation function) => inner.Activate(x, function);
+        public Tensor Geglu(Tensor x) => inner.Geglu(x);
+        public Tensor Binary(Tensor a, BinaryOp op, Tensor b) => inner.Binary(a, op, b);
+        public Tensor Axpby(float alpha, Tensor x, float beta, Tensor y) => inner.Axpby(alpha, x, beta, y);
+        public Tensor Affine(Tensor x, float scale, float shift = 0) => inner.Affine(x, scale, shift);
+        public Tensor Clamp(Tensor x, float min, float max) => inner.Clamp(x, min, max);
+        public Tensor Concat(IReadOnlyList<Tensor> parts, int axis) => inner.Concat(parts, axis);
+        public Tensor Slice(Tensor x, int axis, int start, int count) => inner.Slice(x, axis, start, count);
+        public Tensor UpsampleNearest2x(Tensor x) => inner.UpsampleNearest2x(x);
+        public Tensor Resize(Tensor x, int height, int width, ResizeMode mode) => inner.Resize(x, height, width, mode);
+        public Tensor Embedding(Tensor table, ReadOnlySpan<int> ids) => inner.Embedding(table, ids);
+        public Tensor TimestepEmbedding(Tensor timesteps, int dim, bool flipSinToCos, float downscaleFreqShift) =>
+            inner.TimestepEmbedding(timesteps, dim, flipSinToCos, downscaleFreqShift);
+        public Tensor Convert(Tensor x, DType dtype) => inner.Convert(x, dtype);
+        public void Dispose() { }
+    }
+
     [Fact]
     public void SampleIsMeanPlusStandardDeviationTimesNoiseAndModeIsMean()
     {
