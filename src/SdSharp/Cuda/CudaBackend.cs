@@ -374,12 +374,14 @@ public sealed unsafe class CudaBackend : IBackend
         int batch = x.Shape[0], h = x.Shape[1], w = x.Shape[2], cin = x.Shape[3];
         int cout = weight.Shape[0], kh = weight.Shape[1], kw = weight.Shape[2], oh = shape[1], ow = shape[2];
         _device.MakeCurrent();
-        var y = Allocate(shape);
         int rows = batch * oh * ow, depth = kh * kw * cin;
         ulong input = P(x, "Conv2d input");
         bool pointwise = kh == 1 && kw == 1 && options.Stride == 1 && options is { PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0 };
+        // Temporaries are allocated before the result, so an op that runs out of memory leaves nothing behind.
+        Tensor y;
         if (pointwise)
         {
+            y = Allocate(shape);
             LinearInto(input, rows, depth, P(weight, "weight"), cout, Ptr(y), bias == null ? 0 : P(bias, "bias"), residual == null ? 0 : P(residual, "residual"));
             return y;
         }
@@ -390,11 +392,13 @@ public sealed unsafe class CudaBackend : IBackend
             var conv = Convolution(new ConvKey(batch, h, w, cin, cout, kh, kw, options.Stride, options.PadTop, options.PadLeft, oh, ow));
             if (conv != null)
             {
+                y = Allocate(shape);
                 RunConvolution(conv, input, P(weight, "weight"), y, bias == null ? 0 : P(bias, "bias"), residual == null ? 0 : P(residual, "residual"));
                 return y;
             }
         }
         using var columns = Allocate(new Shape(rows, depth));
+        y = Allocate(shape);
         _device.Launch(_k["im2col"], (long)rows * depth, _args.Reset().Add(input).Add(Ptr(columns)).Add(batch).Add(h).Add(w).Add(cin).Add(oh).Add(ow)
             .Add(kh).Add(kw).Add(options.Stride).Add(options.PadTop).Add(options.PadLeft).Add(options.PaddingMode == PaddingMode.Circular ? 1 : 0));
         LinearInto(Ptr(columns), rows, depth, P(weight, "weight"), cout, Ptr(y), bias == null ? 0 : P(bias, "bias"), residual == null ? 0 : P(residual, "residual"));
@@ -487,10 +491,11 @@ public sealed unsafe class CudaBackend : IBackend
         var (_, d) = OpShapes.Attention(q, k, v, heads);
         int batch = q.Shape[0], lq = q.Shape[1], lk = k.Shape[1], channels = q.Shape[2];
         _device.MakeCurrent();
-        var y = Allocate(q.Shape);
         int padded = (d + 15) / 16 * 16;
+        Tensor y;
         if (d % 2 == 0 && Flash(padded) is nint flash)
         {
+            y = Allocate(q.Shape);
             // Query rows per block: 4 warps × 16 × the kernel's query tiles per warp.
             // log2(e)/√d folds the softmax scale into the kernel's base-2 exponentials.
             int blockRows = 64 * (padded <= FlashTwoTilesUpTo ? 2 : 1);
@@ -500,6 +505,7 @@ public sealed unsafe class CudaBackend : IBackend
         }
         using var scores = Allocate(new Shape(heads, lq, lk), DType.F32);
         using var probs = Allocate(new Shape(heads, lq, lk));
+        y = Allocate(q.Shape); // after the temporaries: when they do not fit, nothing is left allocated
         int size = ComputeType.Size();
         for (int b = 0; b < batch; b++)
         {
@@ -525,15 +531,15 @@ public sealed unsafe class CudaBackend : IBackend
     {
         int spatial = OpShapes.GroupNorm(x, weight, bias, groups);
         int channels = x.Shape.Last, batch = x.Shape[0];
-        _device.MakeCurrent();
-        var y = Allocate(x.Shape);
         if (x.ElementCount >= int.MaxValue) throw new DeviceCapacityException($"GroupNorm of {x.Shape}: more than 2³¹ elements");
+        _device.MakeCurrent();
         // Enough blocks to fill the GPU about four times over, at least 256 rows each.
         int pairs = batch * groups;
         int chunks = Math.Clamp(4 * _device.Multiprocessors / pairs, 1, Math.Max(1, spatial / 256));
         ulong input = P(x, "GroupNorm input");
         using var partial = Allocate(new Shape(pairs, chunks, 2), DType.F32);
         using var stats = Allocate(new Shape(pairs, 2), DType.F32);
+        var y = Allocate(x.Shape); // after the temporaries: when they do not fit, nothing is left allocated
         _device.Launch(_k["groupnorm_partial"], (uint)chunks, (uint)groups, 256, _args.Reset().Add(input).Add(Ptr(partial)).Add(spatial).Add(channels).Add(groups).Add(chunks),
             gridZ: (uint)batch);
         _device.Launch(_k["groupnorm_finalize"], pairs, _args.Reset().Add(input).Add(Ptr(partial)).Add(Ptr(stats)).Add(spatial).Add(channels).Add(groups)
@@ -703,10 +709,11 @@ public sealed unsafe class CudaBackend : IBackend
         var shape = OpShapes.Embedding(table, ids);
         int dim = table.Shape[1];
         _device.MakeCurrent();
-        var y = Allocate(shape);
         ulong idsOnDevice = _device.Allocate(Math.Max(4, ids.Length * 4));
+        Tensor y;
         try
         {
+            y = Allocate(shape);
             Upload(idsOnDevice, MemoryMarshal.AsBytes(ids));
             _device.Launch(_k["embedding"], y.ElementCount, _args.Reset().Add(P(table, "embedding table")).Add(idsOnDevice).Add(Ptr(y)).Add(ids.Length).Add(dim));
             _device.Synchronize(); // the id buffer goes back to the cache only once the kernel has read it

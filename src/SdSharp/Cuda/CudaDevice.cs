@@ -115,9 +115,11 @@ internal sealed unsafe class CudaDevice : IDisposable
     {
         lock (_freeBlocks)
         {
-            InUseBytes += size;
-            PeakInUseBytes = Math.Max(PeakInUseBytes, InUseBytes);
-            if (_freeBlocks.TryGetValue(size, out var stack) && stack.Count > 0) return stack.Pop();
+            if (_freeBlocks.TryGetValue(size, out var stack) && stack.Count > 0)
+            {
+                CountInUse(size);
+                return stack.Pop();
+            }
         }
         ulong pointer;
         int result = Cu.cuMemAlloc(&pointer, (nuint)size);
@@ -126,8 +128,6 @@ internal sealed unsafe class CudaDevice : IDisposable
             ReleaseCached();
             result = Cu.cuMemAlloc(&pointer, (nuint)size);
         }
-        if (result != 0)
-            lock (_freeBlocks) InUseBytes -= size;
         if (result == 2)
             throw new DeviceCapacityException($"{Name} is out of memory: {size / 1048576.0:F0} MiB more were needed, {InUseBytes / 1048576.0:F0} MiB are in use");
         Cu.Check(result, $"cuMemAlloc({size} bytes)");
@@ -135,8 +135,16 @@ internal sealed unsafe class CudaDevice : IDisposable
         {
             ReservedBytes += size;
             PeakReservedBytes = Math.Max(PeakReservedBytes, ReservedBytes);
+            CountInUse(size);
         }
         return pointer;
+    }
+
+    /// <summary>Counted once the block is really there: a request that failed is no peak.</summary>
+    private void CountInUse(long size)
+    {
+        InUseBytes += size;
+        PeakInUseBytes = Math.Max(PeakInUseBytes, InUseBytes);
     }
 
     /// <summary>

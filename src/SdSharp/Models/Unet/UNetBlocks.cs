@@ -16,13 +16,8 @@ internal sealed class UNetBlock(IUNetLayer[] layers)
 {
     public Tensor Forward(Tensor x, Tensor embSilu, Tensor context)
     {
-        Tensor h = x;
-        foreach (var layer in layers)
-        {
-            var next = layer.Forward(h, embSilu, context);
-            if (!ReferenceEquals(h, x)) h.Dispose();
-            h = next;
-        }
+        Tensor h = layers[0].Forward(x, embSilu, context);
+        foreach (var layer in layers.Skip(1)) h = Activations.Then(h, t => layer.Forward(t, embSilu, context));
         return h;
     }
 }
@@ -92,15 +87,9 @@ internal sealed class SpatialTransformer : IUNetLayer
         using var normed = norm.Forward(x);
         using var tokens = normed.Reshape(b, h * wd, c);
         Tensor hidden = proj_in.Forward(tokens);
-        foreach (var block in transformer_blocks)
-        {
-            var next = block.Forward(hidden, context);
-            hidden.Dispose();
-            hidden = next;
-        }
+        foreach (var block in transformer_blocks) hidden = Activations.Then(hidden, t => block.Forward(t, context));
         using var input = x.Reshape(b, h * wd, c);
-        using var projected = proj_out.Forward(hidden, residual: input);
-        hidden.Dispose();
+        using var projected = Activations.Then(hidden, t => proj_out.Forward(t, residual: input));
         return projected.Reshape(b, h, wd, c);
     }
 }
@@ -126,12 +115,12 @@ internal sealed class BasicTransformerBlock
     {
         Tensor afterSelf, afterCross;
         using (var n = norm1.Forward(x)) afterSelf = attn1.Forward(n, n, residual: x);
-        using (var n = norm2.Forward(afterSelf)) afterCross = attn2.Forward(n, context, residual: afterSelf);
-        afterSelf.Dispose();
-        using var n3 = norm3.Forward(afterCross);
-        var result = ff.Forward(n3, residual: afterCross);
-        afterCross.Dispose();
-        return result;
+        using (afterSelf)
+        using (var n = norm2.Forward(afterSelf))
+            afterCross = attn2.Forward(n, context, residual: afterSelf);
+        using (afterCross)
+        using (var n3 = norm3.Forward(afterCross))
+            return ff.Forward(n3, residual: afterCross);
     }
 }
 

@@ -140,16 +140,14 @@ public sealed class UNetModel : IDisposable
                 h = block.Forward(h, embSilu, context);
                 skips.Push(h);
             }
-            h = middle_block.Forward(h, embSilu, context);
+            h = middle_block.Forward(h, embSilu, context); // the previous h is a skip, freed below
             foreach (var block in output_blocks)
             {
                 using var skip = skips.Pop();
-                using var joined = _backend.Concat([h, skip], -1);
-                h.Dispose();
+                using var joined = Activations.Then(h, t => _backend.Concat([t, skip], -1));
                 h = block.Forward(joined, embSilu, context);
             }
-            using var normed = out_0.Forward(h, silu: true);
-            h.Dispose();
+            using var normed = Activations.Then(h, t => out_0.Forward(t, silu: true));
             return out_2.Forward(normed);
         }
         finally

@@ -84,7 +84,7 @@ public sealed class AutoencoderKL : IDisposable
     private Tensor EncodeMoments(Tensor image)
     {
         Tensor moments = encoder.Forward(image);
-        return quant_conv == null ? moments : Activations.Replace(moments, quant_conv.Forward(moments));
+        return quant_conv == null ? moments : Activations.Then(moments, m => quant_conv.Forward(m));
     }
 
     /// <summary>Images [B, h·8, w·8, 3], about [-1, 1] (not clamped), from unscaled latents [B, h, w, latent].</summary>

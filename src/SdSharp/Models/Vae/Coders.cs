@@ -1,18 +1,8 @@
 using SdSharp.Models.Layers;
 using SdSharp.Tensors;
-using static SdSharp.Models.Vae.Activations;
+using static SdSharp.Models.Layers.Activations;
 
 namespace SdSharp.Models.Vae;
-
-internal static class Activations
-{
-    /// <summary>Frees the previous activation once the next exists: h = Replace(h, layer.Forward(h)).</summary>
-    public static Tensor Replace(Tensor previous, Tensor next)
-    {
-        previous.Dispose();
-        return next;
-    }
-}
 
 /// <summary>Image [B, H, W, 3] → moments [B, H/f, W/f, 2·latent] (mean and log-variance, before quant_conv).</summary>
 internal sealed class Encoder
@@ -41,8 +31,8 @@ internal sealed class Encoder
     public Tensor Forward(Tensor image)
     {
         Tensor h = conv_in.Forward(image);
-        foreach (var level in down) h = Replace(h, level.Forward(h));
-        h = Replace(h, mid.Forward(h));
+        foreach (var level in down) h = Then(h, level.Forward);
+        h = Then(h, mid.Forward);
         using (h)
         using (var normed = norm_out.Forward(h, silu: true))
             return conv_out.Forward(normed);
@@ -65,8 +55,8 @@ internal sealed class Encoder
         public Tensor Forward(Tensor x)
         {
             Tensor h = block[0].Forward(x);
-            for (int j = 1; j < block.Length; j++) h = Replace(h, block[j].Forward(h));
-            return downsample == null ? h : Replace(h, downsample.Forward(h));
+            for (int j = 1; j < block.Length; j++) h = Then(h, block[j].Forward);
+            return downsample == null ? h : Then(h, downsample.Forward);
         }
     }
 }
@@ -99,8 +89,8 @@ internal sealed class Decoder
     public Tensor Forward(Tensor latent)
     {
         Tensor h = conv_in.Forward(latent);
-        h = Replace(h, mid.Forward(h));
-        for (int i = up.Length - 1; i >= 0; i--) h = Replace(h, up[i].Forward(h));
+        h = Then(h, mid.Forward);
+        for (int i = up.Length - 1; i >= 0; i--) h = Then(h, up[i].Forward);
         using (h)
         using (var normed = norm_out.Forward(h, silu: true))
             return conv_out.Forward(normed);
@@ -123,8 +113,8 @@ internal sealed class Decoder
         public Tensor Forward(Tensor x)
         {
             Tensor h = block[0].Forward(x);
-            for (int j = 1; j < block.Length; j++) h = Replace(h, block[j].Forward(h));
-            return upsample == null ? h : Replace(h, upsample.Forward(h));
+            for (int j = 1; j < block.Length; j++) h = Then(h, block[j].Forward);
+            return upsample == null ? h : Then(h, upsample.Forward);
         }
     }
 }

@@ -86,7 +86,7 @@ internal sealed class MidBlock
     public Tensor Forward(Tensor x)
     {
         Tensor h = block_1.Forward(x);
-        if (attn_1 != null) h = Activations.Replace(h, attn_1.Forward(h));
+        if (attn_1 != null) h = Activations.Then(h, attn_1.Forward);
         using (h) return block_2.Forward(h);
     }
 }

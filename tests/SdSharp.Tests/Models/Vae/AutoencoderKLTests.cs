@@ -134,6 +134,8 @@ public sealed class AutoencoderKLTests : IDisposable
         using var latent = ModelFixtures.UploadNhwc(_cpu, reference, "latent");
         using var decoded = vae.Model.Decode(latent);
         AssertMatches(reference, "decoded", decoded, "decode after the fallback");
+        // The abandoned whole-image attempt freed what it had made (a GPU would otherwise keep that memory).
+        Assert.All(limited.Results, t => Assert.True(t.IsDisposed));
         using var image = ModelFixtures.UploadNhwc(_cpu, reference, "image");
         using var moments = vae.Model.Encode(image);
         AssertMatches(reference, "mean", moments.Mean, "encode after the fallback");
@@ -145,34 +147,43 @@ public sealed class AutoencoderKLTests : IDisposable
         public string Name => inner.Name + " (limited)";
         public DType ComputeType => inner.ComputeType;
         public IBackend CreateSibling(DType computeType) => inner.CreateSibling(computeType);
-        public Tensor Full(Shape shape, float value) => inner.Full(shape, value);
-        public Tensor FromHost(ReadOnlySpan<float> data, Shape shape) => inner.FromHost(data, shape);
-        public Tensor Scalars(ReadOnlySpan<float> values) => inner.Scalars(values);
+        public Tensor Full(Shape shape, float value) => Made(inner.Full(shape, value));
+        public Tensor FromHost(ReadOnlySpan<float> data, Shape shape) => Made(inner.FromHost(data, shape));
+        public Tensor Scalars(ReadOnlySpan<float> values) => Made(inner.Scalars(values));
         public Tensor LoadWeight(TensorEntry entry) => inner.LoadWeight(entry);
         public void CopyToHost(Tensor tensor, Span<float> destination) => inner.CopyToHost(tensor, destination);
         public void Synchronize() => inner.Synchronize();
-        public Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Tensor? residual = null) => inner.Linear(x, weight, bias, residual);
+        public Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Tensor? residual = null) => Made(inner.Linear(x, weight, bias, residual));
         public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options, Tensor? residual = null) =>
             Math.Max(x.Shape[1], x.Shape[2]) > maxSide ? throw new DeviceCapacityException($"Conv2d of {x.Shape}: larger than this backend runs")
-                : inner.Conv2d(x, weight, bias, options, residual);
-        public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal = false) => inner.Attention(q, k, v, heads, causal);
-        public Tensor GroupNorm(Tensor x, Tensor weight, Tensor bias, int groups, float eps, bool silu = false) => inner.GroupNorm(x, weight, bias, groups, eps, silu);
-        public Tensor LayerNorm(Tensor x, Tensor weight, Tensor? bias, float eps) => inner.LayerNorm(x, weight, bias, eps);
-        public Tensor Activate(Tensor x, Activation function) => inner.Activate(x, function);
-        public Tensor Geglu(Tensor x) => inner.Geglu(x);
-        public Tensor Binary(Tensor a, BinaryOp op, Tensor b) => inner.Binary(a, op, b);
-        public Tensor Axpby(float alpha, Tensor x, float beta, Tensor y) => inner.Axpby(alpha, x, beta, y);
-        public Tensor Affine(Tensor x, float scale, float shift = 0) => inner.Affine(x, scale, shift);
-        public Tensor Clamp(Tensor x, float min, float max) => inner.Clamp(x, min, max);
-        public Tensor Concat(IReadOnlyList<Tensor> parts, int axis) => inner.Concat(parts, axis);
-        public Tensor Slice(Tensor x, int axis, int start, int count) => inner.Slice(x, axis, start, count);
-        public Tensor UpsampleNearest2x(Tensor x) => inner.UpsampleNearest2x(x);
-        public Tensor Resize(Tensor x, int height, int width, ResizeMode mode) => inner.Resize(x, height, width, mode);
-        public Tensor Embedding(Tensor table, ReadOnlySpan<int> ids) => inner.Embedding(table, ids);
+                : Made(inner.Conv2d(x, weight, bias, options, residual));
+        public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal = false) => Made(inner.Attention(q, k, v, heads, causal));
+        public Tensor GroupNorm(Tensor x, Tensor weight, Tensor bias, int groups, float eps, bool silu = false) => Made(inner.GroupNorm(x, weight, bias, groups, eps, silu));
+        public Tensor LayerNorm(Tensor x, Tensor weight, Tensor? bias, float eps) => Made(inner.LayerNorm(x, weight, bias, eps));
+        public Tensor Activate(Tensor x, Activation function) => Made(inner.Activate(x, function));
+        public Tensor Geglu(Tensor x) => Made(inner.Geglu(x));
+        public Tensor Binary(Tensor a, BinaryOp op, Tensor b) => Made(inner.Binary(a, op, b));
+        public Tensor Axpby(float alpha, Tensor x, float beta, Tensor y) => Made(inner.Axpby(alpha, x, beta, y));
+        public Tensor Affine(Tensor x, float scale, float shift = 0) => Made(inner.Affine(x, scale, shift));
+        public Tensor Clamp(Tensor x, float min, float max) => Made(inner.Clamp(x, min, max));
+        public Tensor Concat(IReadOnlyList<Tensor> parts, int axis) => Made(inner.Concat(parts, axis));
+        public Tensor Slice(Tensor x, int axis, int start, int count) => Made(inner.Slice(x, axis, start, count));
+        public Tensor UpsampleNearest2x(Tensor x) => Made(inner.UpsampleNearest2x(x));
+        public Tensor Resize(Tensor x, int height, int width, ResizeMode mode) => Made(inner.Resize(x, height, width, mode));
+        public Tensor Embedding(Tensor table, ReadOnlySpan<int> ids) => Made(inner.Embedding(table, ids));
         public Tensor TimestepEmbedding(Tensor timesteps, int dim, bool flipSinToCos, float downscaleFreqShift) =>
             inner.TimestepEmbedding(timesteps, dim, flipSinToCos, downscaleFreqShift);
-        public Tensor Convert(Tensor x, DType dtype) => inner.Convert(x, dtype);
+        public Tensor Convert(Tensor x, DType dtype) => Made(inner.Convert(x, dtype));
         public void Dispose() { }
+
+        /// <summary>Every tensor an op made (weights aside): after a call, all should be freed again.</summary>
+        public List<Tensor> Results { get; } = [];
+
+        private Tensor Made(Tensor t)
+        {
+            Results.Add(t);
+            return t;
+        }
     }
 
     [Fact]
