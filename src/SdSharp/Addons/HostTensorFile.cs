@@ -19,16 +19,17 @@ internal sealed unsafe class HostTensorFile() : TensorFile("(add-on weights)")
     /// <summary>Stores <paramref name="values"/> as <paramref name="type"/> (F32, F16 or BF16), rounding once; thread-safe.</summary>
     public TensorEntry Add(string name, ReadOnlySpan<float> values, ElementType type, long[] shape)
     {
-        int size = type.Size();
-        byte* data = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(1, (long)values.Length * size), 64);
-        lock (_blocks) _blocks.Add((nint)data);
-        switch (type)
+        DType stored = type switch
         {
-            case ElementType.F32: values.CopyTo(new Span<float>(data, values.Length)); break;
-            case ElementType.F16: NumericConversions.SingleToHalf(values, new Span<Half>(data, values.Length)); break;
-            case ElementType.BF16: NumericConversions.SingleToBFloat16(values, new Span<ushort>(data, values.Length)); break;
-            default: throw new ArgumentException($"{name}: cannot store a merged weight as {type}");
-        }
+            ElementType.F32 => DType.F32,
+            ElementType.F16 => DType.F16,
+            ElementType.BF16 => DType.BF16,
+            _ => throw new ArgumentException($"{name}: cannot store a merged weight as {type}"),
+        };
+        long bytes = (long)values.Length * stored.Size();
+        byte* data = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(1, bytes), 64);
+        lock (_blocks) _blocks.Add((nint)data);
+        NumericConversions.FromSingle(values, stored, new Span<byte>(data, checked((int)bytes)));
         var entry = new TensorEntry(this, name, type, shape, data);
         lock (_blocks) _entries.Add(entry);
         return entry;

@@ -367,13 +367,7 @@ public sealed unsafe class CpuBackend : IBackend
         var y = Allocate(x.Shape, dtype);
         int n = checked((int)x.ElementCount);
         var values = x.DType == DType.F32 ? new ReadOnlySpan<float>(Address(x), n) : x.ToArray();
-        byte* dst = Address(y);
-        switch (dtype)
-        {
-            case DType.F32: values.CopyTo(new Span<float>(dst, n)); break;
-            case DType.F16: NumericConversions.SingleToHalf(values, new Span<Half>(dst, n)); break;
-            default: NumericConversions.SingleToBFloat16(values, new Span<ushort>(dst, n)); break;
-        }
+        NumericConversions.FromSingle(values, dtype, new Span<byte>(Address(y), n * dtype.Size()));
         return y;
     }
 

@@ -169,12 +169,7 @@ public sealed unsafe class CudaBackend : IBackend
     private byte[] Encode(ReadOnlySpan<float> values, DType type)
     {
         var bytes = new byte[values.Length * type.Size()];
-        switch (type)
-        {
-            case DType.F32: MemoryMarshal.AsBytes(values).CopyTo(bytes); break;
-            case DType.F16: NumericConversions.SingleToHalf(values, MemoryMarshal.Cast<byte, Half>(bytes.AsSpan())); break;
-            default: NumericConversions.SingleToBFloat16(values, MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan())); break;
-        }
+        NumericConversions.FromSingle(values, type, bytes);
         return bytes;
     }
 

@@ -413,15 +413,9 @@ public static class CheckpointMerger
         int n = values.Length;
         switch (type)
         {
-            case ElementType.F32:
-                MemoryMarshal.AsBytes(values).CopyTo(buffer);
-                break;
-            case ElementType.F16:
-                NumericConversions.SingleToHalf(values, MemoryMarshal.Cast<byte, Half>(buffer.AsSpan(0, 2 * n)));
-                break;
-            case ElementType.BF16:
-                NumericConversions.SingleToBFloat16(values, MemoryMarshal.Cast<byte, ushort>(buffer.AsSpan(0, 2 * n)));
-                break;
+            case ElementType.F32: NumericConversions.FromSingle(values, DType.F32, buffer); break;
+            case ElementType.F16: NumericConversions.FromSingle(values, DType.F16, buffer); break;
+            case ElementType.BF16: NumericConversions.FromSingle(values, DType.BF16, buffer); break;
             case ElementType.F64:
                 var doubles = MemoryMarshal.Cast<byte, double>(buffer.AsSpan(0, 8 * n));
                 for (int i = 0; i < n; i++) doubles[i] = values[i];

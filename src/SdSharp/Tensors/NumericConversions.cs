@@ -60,6 +60,17 @@ public static class NumericConversions
         for (; i < source.Length; i++) destination[i] = BitConverter.Int32BitsToSingle(source[i] << 16);
     }
 
+    /// <summary>fp32 values stored as <paramref name="type"/> (rounded once) into <paramref name="destination"/>'s bytes.</summary>
+    public static void FromSingle(ReadOnlySpan<float> source, DType type, Span<byte> destination)
+    {
+        switch (type)
+        {
+            case DType.F32: MemoryMarshal.AsBytes(source).CopyTo(destination); break;
+            case DType.F16: SingleToHalf(source, MemoryMarshal.Cast<byte, Half>(destination)); break;
+            default: SingleToBFloat16(source, MemoryMarshal.Cast<byte, ushort>(destination)); break;
+        }
+    }
+
     public static void SingleToHalf(ReadOnlySpan<float> source, Span<Half> destination)
     {
         if (destination.Length < source.Length) throw new ArgumentException("Destination too short.");

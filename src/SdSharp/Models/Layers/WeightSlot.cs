@@ -38,9 +38,6 @@ public sealed class WeightSlot
 
     public bool IsReplaced => _replacement != null;
 
-    /// <summary>The tensor loaded from the file, whatever is lent now.</summary>
-    public Tensor Original => _original;
-
     /// <summary>Lends a replacement (same shape and device layout as the original).</summary>
     public void Replace(Tensor replacement)
     {

@@ -119,14 +119,12 @@ public sealed class DiffusersUnetLayout(string prefix, int layersPerBlock, bool[
 
     public IEnumerable<(string Name, StoredWeight Weight)> Map(TensorEntry entry)
     {
-        string? name = Original(entry.Name[prefix.Length..]);
+        string? name = OriginalName(entry.Name[prefix.Length..]);
         if (name != null) yield return (name, new StoredWeight(entry));
     }
 
     /// <summary>The original name of a diffusers UNet weight ("down_blocks.0.resnets.1.conv1.weight"), or null.</summary>
-    public string? OriginalName(string diffusersName) => Original(diffusersName);
-
-    private string? Original(string key)
+    public string? OriginalName(string key)
     {
         string[] p = key.Split('.');
         int perLevel = layersPerBlock + 1;
